@@ -160,6 +160,11 @@ class ArchiveDecoder::Worker {
         out.pts = pts;
         converter_.convert(*frame_, out.rgb, out.width, out.height);
         owner_.counters_.frames_converted.fetch_add(1);
+        if (frame_->decode_error_flags != 0 || (frame_->flags & AV_FRAME_FLAG_CORRUPT) != 0) {
+          // Delivered, but the codec concealed errors in it (the CLI's -xerror test).
+          owner_.record_decode_error("picture at pts " + std::to_string(pts) +
+                                     " decoded with concealed errors");
+        }
         last_published_pts_ = pts;
         ++collected_;
         owner_.publish(current_unit_, std::move(out));
@@ -362,6 +367,13 @@ std::optional<Frame> ArchiveDecoder::next() {
     }
     return out;
   }
+  // At the end, wait for every worker to finish its unit so the counters are final.
+  changed_.wait(lock, [&] {
+    return cancelled_ || error_ != nullptr ||
+           std::all_of(outputs_.begin(), outputs_.begin() + static_cast<std::ptrdiff_t>(
+                                                                 std::min(next_unit_to_claim_, outputs_.size())),
+                       [](const UnitOutput& output) { return output.finished; });
+  });
   if (error_ != nullptr) std::rethrow_exception(error_);
   return std::nullopt;
 }

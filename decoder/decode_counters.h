@@ -14,7 +14,7 @@ struct DecodeCountersSnapshot {
   int64_t frames_converted = 0;  // pictures converted to RGB by swscale
   int64_t frames_dropped = 0;    // live only: whole frames dropped because the consumer lagged
   int64_t seeks = 0;             // demuxer seeks (one per keyframe-aligned interval)
-  int64_t decode_errors = 0;     // packets the codec rejected as damaged
+  int64_t decode_errors = 0;     // packets the codec rejected, pictures it concealed errors in
   int64_t reconnects = 0;        // live only: times the source was reopened
 };
 

@@ -22,7 +22,7 @@ struct Frame {
 
 // What went wrong without stopping the decode: damaged packets and samples never produced.
 struct DamageReport {
-  int64_t decode_errors = 0;    // packets the codec rejected
+  int64_t decode_errors = 0;    // packets the codec rejected, pictures it concealed errors in
   int64_t missing_samples = 0;  // sampled frames that could not be decoded
   std::string first_error;      // FFmpeg's message for the first rejected packet, if any
   bool damaged() const { return decode_errors > 0 || missing_samples > 0; }

@@ -1,22 +1,41 @@
 #include "decoder/frame_source.h"
 
+#include <cmath>
+
 #include "decoder/archive_decoder.h"
 #include "decoder/decode_error.h"
 #include "decoder/sequential_decoder.h"
 
 namespace vigil::decoder {
+namespace {
+
+// plan_samples on the indexed timeline; its errors name the input (DecodeError's contract).
+std::vector<Sample> plan_samples_of(const MediaSource& source, const SampleRequest& request,
+                                    const KeyframeIndex& index, AVRational time_base) {
+  try {
+    return plan_samples(request, index.first_pts(), index.end_pts(), time_base);
+  } catch (const DecodeError& error) {
+    throw DecodeError(error.kind(), source.describe() + ": " + error.what());
+  }
+}
+
+}  // namespace
 
 std::unique_ptr<FrameSource> open_frame_source(const MediaSource& source,
                                                const DecodeOptions& options) {
+  // An infinite rate would pass "> 0" and make the one-pass sampler emit forever.
   if (options.sampling.mode == SampleRequest::Mode::kFramesPerSecond &&
-      !(options.sampling.frames_per_second > 0)) {
-    throw DecodeError(DecodeErrorKind::kInvalidRequest,
-                      "the sampling rate must be a positive number of frames per second");
+      !(options.sampling.frames_per_second > 0 &&
+        std::isfinite(options.sampling.frames_per_second))) {
+    throw DecodeError(
+        DecodeErrorKind::kInvalidRequest,
+        source.describe() + ": the sampling rate must be a positive number of frames per second");
   }
   if (options.output_size.width < 0 || options.output_size.height < 0 ||
       (options.output_size.width == 0) != (options.output_size.height == 0)) {
-    throw DecodeError(DecodeErrorKind::kInvalidRequest,
-                      "the output size must be two positive numbers, or native");
+    throw DecodeError(
+        DecodeErrorKind::kInvalidRequest,
+        source.describe() + ": the output size must be two positive numbers, or native");
   }
   OpenedInput input = open_input(source, options.source);
   if (!is_seekable_archive(source, input)) {
@@ -31,7 +50,7 @@ std::unique_ptr<FrameSource> open_frame_source(const MediaSource& source,
   if (options.force_sequential || !index.presentation_exact()) {
     // Validate the request against the exact duration, then decode in one pass.
     if (options.sampling.mode == SampleRequest::Mode::kTimes) {
-      plan_samples(options.sampling, index.first_pts(), index.end_pts(), time_base);
+      plan_samples_of(source, options.sampling, index, time_base);
     }
     OpenedInput fresh = open_input(source, options.source);
     return std::make_unique<SequentialDecoder>(source, options,
@@ -46,7 +65,7 @@ std::unique_ptr<FrameSource> open_frame_source(const MediaSource& source,
       samples.push_back({static_cast<double>(pts - index.first_pts()) * av_q2d(time_base), pts});
     }
   } else {
-    samples = plan_samples(options.sampling, index.first_pts(), index.end_pts(), time_base);
+    samples = plan_samples_of(source, options.sampling, index, time_base);
   }
   return std::make_unique<ArchiveDecoder>(source, options, std::move(index), std::move(info),
                                           std::move(samples));

@@ -18,11 +18,15 @@ class Interrupter {
 
   void arm(std::chrono::milliseconds timeout) {
     deadline_ns_.store((Clock::now() + timeout).time_since_epoch().count());
-    fired_.store(false);
   }
   void cancel() { cancelled_.store(true); }
+  // Also stops whenever `parent` is cancelled: a decoder's own cancel signal reaches an input
+  // it is still opening (a reconnect). Set before the first blocking call; parent outlives it.
+  void follow(const Interrupter* parent) { parent_ = parent; }
   bool cancelled() const { return cancelled_.load(); }
-  // True once the armed deadline passed during a blocking call (so the error is a timeout).
+  // True once an armed deadline passed during a blocking call (so the error is a timeout).
+  // Sticky, not reset by arm(): the interrupted AVIOContext keeps the error and a later read
+  // (after the demuxer flushed a buffered packet) returns it without polling again.
   bool timed_out() const { return fired_.load(); }
 
   AVIOInterruptCB callback() { return AVIOInterruptCB{&Interrupter::poll, this}; }
@@ -31,6 +35,7 @@ class Interrupter {
   static int poll(void* opaque) {
     auto* self = static_cast<Interrupter*>(opaque);
     if (self->cancelled_.load()) return 1;
+    if (self->parent_ != nullptr && self->parent_->cancelled()) return 1;
     if (Clock::now().time_since_epoch().count() > self->deadline_ns_.load()) {
       self->fired_.store(true);
       return 1;
@@ -41,6 +46,7 @@ class Interrupter {
   std::atomic<int64_t> deadline_ns_{Clock::time_point::max().time_since_epoch().count()};
   std::atomic<bool> cancelled_{false};
   std::atomic<bool> fired_{false};
+  const Interrupter* parent_ = nullptr;
 };
 
 }  // namespace vigil::decoder

@@ -75,9 +75,11 @@ std::string MediaSource::describe() const {
   return "source";
 }
 
-OpenedInput open_input(const MediaSource& source, const SourceOptions& options) {
+OpenedInput open_input(const MediaSource& source, const SourceOptions& options,
+                       const Interrupter* cancel_signal) {
   OpenedInput input;
   input.interrupter = std::make_unique<Interrupter>();
+  input.interrupter->follow(cancel_signal);
 
   if (source.kind() == MediaSource::Kind::kFile) {
     struct stat status {};

@@ -60,7 +60,10 @@ struct OpenedInput {
 // Opens the source, reads stream parameters and selects the best video stream; other
 // streams are discarded at demux. Throws DecodeError (kOpenFailed, kTimeout,
 // kNoVideoStream, kUnsupportedCodec, kEmptyInput) naming the source and FFmpeg's error.
-OpenedInput open_input(const MediaSource& source, const SourceOptions& options);
+// cancel_signal, when given, aborts the open (and later reads) once it is cancelled
+// (kCancelled); it must outlive the returned input.
+OpenedInput open_input(const MediaSource& source, const SourceOptions& options,
+                       const Interrupter* cancel_signal = nullptr);
 
 // Whether the opened input is a seekable archive (can be indexed and decoded in parallel)
 // rather than a live stream that must be read in order.

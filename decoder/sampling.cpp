@@ -11,6 +11,12 @@ extern "C" {
 #include "decoder/decode_error.h"
 
 namespace vigil::decoder {
+namespace {
+
+// A plan beyond this many samples is a mistake (a rate of 1e12 fps), not a request.
+constexpr size_t kMaxSamples = 50'000'000;
+
+}  // namespace
 
 SampleRequest SampleRequest::at_rate(double frames_per_second) {
   SampleRequest request;
@@ -28,9 +34,11 @@ SampleRequest SampleRequest::at_times(std::vector<double> times_seconds) {
 
 int64_t time_to_pts(double time_seconds, int64_t first_pts, AVRational time_base) {
   const int64_t microseconds = std::llround(time_seconds * 1e6);
-  return first_pts + av_rescale_rnd(microseconds, time_base.den,
-                                    static_cast<int64_t>(time_base.num) * 1000000,
-                                    AV_ROUND_DOWN);
+  // A time on the microsecond grid stands for the half microsecond around it, so a frame
+  // boundary that close counts as reached: a frame's own pts_seconds selects that frame even
+  // where the time base is no whole number of microseconds (1/19200, 1/90000, 125/2997).
+  return first_pts + av_rescale_rnd(2 * microseconds + 1, time_base.den,
+                                    static_cast<int64_t>(time_base.num) * 2000000, AV_ROUND_DOWN);
 }
 
 double rate_sample_time(int64_t k, double frames_per_second) {
@@ -54,6 +62,11 @@ std::vector<Sample> plan_samples(const SampleRequest& request, int64_t first_pts
         const double time = rate_sample_time(k, request.frames_per_second);
         const int64_t pts = time_to_pts(time, first_pts, time_base);
         if (pts >= end_pts) break;
+        if (samples.size() >= kMaxSamples) {
+          throw DecodeError(DecodeErrorKind::kInvalidRequest,
+                            "the sampling rate asks for more than " +
+                                std::to_string(kMaxSamples) + " frames");
+        }
         samples.push_back({time, pts});
       }
       break;

@@ -35,8 +35,9 @@ struct Sample {
 std::vector<Sample> plan_samples(const SampleRequest& request, int64_t first_pts,
                                  int64_t end_pts, AVRational time_base);
 
-// pts on the stream timeline of a time on the video timeline, rounded down to the
-// microsecond grid so that exact frame boundaries stay exact.
+// pts on the stream timeline of a time on the video timeline: the time is rounded to the
+// microsecond grid, then to the tick at or below it, where a tick less than half a
+// microsecond above counts as reached (a frame's own pts_seconds selects that frame).
 int64_t time_to_pts(double time_seconds, int64_t first_pts, AVRational time_base);
 
 // The k-th sample time of a rate, exact on the microsecond grid.

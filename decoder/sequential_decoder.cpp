@@ -35,6 +35,12 @@ class SequentialDecoder::Sampler {
       // A picture without a timestamp follows the last one at the usual spacing.
       pts = last_pts_ + std::max<int64_t>(previous_spacing_, 1);
     }
+    if (has_origin_ && owner_.pacing_ == Pacing::kLive && is_discontinuity(pts)) {
+      // The live source's clock jumped (encoder restart, MPEG-TS discontinuity): continue
+      // the timeline right after the last picture, as after a reconnect, instead of
+      // dropping every picture until the clock catches up or repeating one for hours.
+      restart(time_base_);
+    }
     if (!has_origin_) {
       origin_pts_ = pts;
       has_origin_ = true;
@@ -71,6 +77,14 @@ class SequentialDecoder::Sampler {
   }
 
  private:
+  // Thresholds as in the ffmpeg CLI's dts_delta_threshold (10 s) forwards; backwards, more
+  // than any picture reordering moves a timestamp.
+  bool is_discontinuity(int64_t pts) const {
+    const double step =
+        (static_cast<double>(pts) - static_cast<double>(last_pts_)) * av_q2d(time_base_);
+    return step > 10.0 || step < -1.0;
+  }
+
   double time_of(int64_t pts) const {
     return time_offset_ + static_cast<double>(pts - origin_pts_) * av_q2d(time_base_);
   }
@@ -189,6 +203,7 @@ void SequentialDecoder::cancel() {
     // Under the lock: a reconnect replaces input_ under the same lock.
     if (input_.interrupter != nullptr) input_.interrupter->cancel();
   }
+  cancel_signal_.cancel();
   if (source_.push_source() != nullptr) source_.push_source()->cancel();
   packets_changed_.notify_all();
   frames_changed_.notify_all();
@@ -214,9 +229,10 @@ void SequentialDecoder::record_decode_error(const std::string& message) {
 bool SequentialDecoder::push_packet(PacketItem item) {
   std::unique_lock<std::mutex> lock(mutex_);
   const size_t capacity = static_cast<size_t>(std::max(options_.live_packet_queue, 2));
-  if (item.packet != nullptr && pacing_ == Pacing::kLive) {
+  if (item.packet != nullptr && pacing_ == Pacing::kLive && options_.drop_when_behind) {
     // The reader never waits: when the decoder lags, drop pictures up to the next keyframe,
-    // so the decoder never sees a reference missing inside a GOP.
+    // so the decoder never sees a reference missing inside a GOP. Without drop_when_behind
+    // the reader waits below instead, as DecodeOptions promises.
     const bool keyframe = (item.packet->flags & AV_PKT_FLAG_KEY) != 0;
     if (dropping_until_keyframe_ && keyframe && packets_.size() < capacity / 2) {
       dropping_until_keyframe_ = false;
@@ -299,7 +315,7 @@ bool SequentialDecoder::reconnect(std::exception_ptr& error) {
     }
     backoff = std::min(backoff * 2, policy.reconnect_backoff_max);
     try {
-      OpenedInput reopened = open_input(source_, policy);
+      OpenedInput reopened = open_input(source_, policy, &cancel_signal_);
       PacketItem item;
       item.new_stream = copy_codec_parameters(*reopened.stream()->codecpar);
       item.new_time_base = reopened.stream()->time_base;
@@ -372,6 +388,11 @@ void SequentialDecoder::decode_loop() {
           return;
         }
         counters_.frames_decoded.fetch_add(1);
+        if (frame->decode_error_flags != 0 || (frame->flags & AV_FRAME_FLAG_CORRUPT) != 0) {
+          // The codec concealed errors in this picture (the CLI's -xerror test).
+          record_decode_error("picture at pts " + std::to_string(frame->best_effort_timestamp) +
+                              " decoded with concealed errors");
+        }
         if (wants_more) wants_more = sampler->add(*frame);
         av_frame_unref(frame.get());
       }

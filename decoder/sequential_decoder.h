@@ -56,6 +56,8 @@ class SequentialDecoder final : public FrameSource {
   const MediaSource source_;
   const DecodeOptions options_;
   const Pacing pacing_;
+  // Cancelled by cancel(); reaches an input that a reconnect is still opening.
+  Interrupter cancel_signal_;
   OpenedInput input_;  // owned by the reader thread after construction
   const StreamInfo info_;
   mutable DecodeCounters counters_;

@@ -9,5 +9,7 @@ namespace vigil::service {
 
 int run_probe_command(const std::vector<std::string>& args);
 int run_decode_command(const std::vector<std::string>& args);
+int run_logits_command(const std::vector<std::string>& args);
+int run_generate_command(const std::vector<std::string>& args);
 
 }  // namespace vigil::service

@@ -4,7 +4,12 @@
 #include <string>
 #include <vector>
 
+extern "C" {
+#include <libavutil/log.h>
+}
+
 #include "decoder/decode_error.h"
+#include "llm/model_error.h"
 #include "service/command_line.h"
 #include "service/commands.h"
 
@@ -16,6 +21,13 @@ constexpr const char* kUsage =
     "  vigil decode INPUT (--fps R | --at T1,T2,... | --all) [--size WxH] [--threads N]\n"
     "               [--sequential] [--output DIR] [--fingerprint] [--timeout MS]\n"
     "                                       sampled RGB24 frames and DIR/index.json\n"
+    "  vigil logits --model DIR --inputs IN.safetensors --output OUT.safetensors\n"
+    "               [--generate N] [--device cpu|cuda] [--dtype f32|bf16|f16]\n"
+    "                                       logits (and a greedy continuation) of a checkpoint\n"
+    "  vigil generate --model DIR --prompt TEXT [--max-tokens N] [--temperature T] [--top-k K]\n"
+    "               [--top-p P] [--min-p P] [--repetition-penalty R] [--seed S] [--stop TEXT]\n"
+    "               [--raw] [--system TEXT] [--device cpu|cuda] [--dtype f32|bf16|f16]\n"
+    "                                       stream an answer from a checkpoint (tokens/s on stderr)\n"
     "INPUT is a file path or a URL (http, https, rtsp, rtmp, hls, srt, tcp, udp).\n";
 
 }  // namespace
@@ -28,9 +40,13 @@ int main(int argc, char** argv) {
   }
   const std::string command = args[0];
   args.erase(args.begin());
+  // FFmpeg's own warnings (e.g. concealed damage) are summarised in our damage report.
+  av_log_set_level(AV_LOG_ERROR);
   try {
     if (command == "probe") return vigil::service::run_probe_command(args);
     if (command == "decode") return vigil::service::run_decode_command(args);
+    if (command == "logits") return vigil::service::run_logits_command(args);
+    if (command == "generate") return vigil::service::run_generate_command(args);
     throw vigil::service::UsageError("unknown command '" + command + "'");
   } catch (const vigil::service::UsageError& error) {
     std::cerr << "vigil: " << error.what() << "\n" << kUsage;
@@ -38,6 +54,9 @@ int main(int argc, char** argv) {
   } catch (const vigil::decoder::DecodeError& error) {
     std::cerr << "vigil " << command << ": " << to_string(error.kind()) << ": " << error.what()
               << "\n";
+    return 1;
+  } catch (const vigil::llm::ModelLoadError& error) {
+    std::cerr << "vigil " << command << ": model_error: " << error.what() << "\n";
     return 1;
   } catch (const std::exception& error) {
     std::cerr << "vigil " << command << ": " << error.what() << "\n";

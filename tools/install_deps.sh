@@ -8,6 +8,10 @@ packages=(
   build-essential cmake ninja-build ccache pkg-config git
   # decoder
   libavcodec-dev libavformat-dev libavutil-dev libswscale-dev
+  # llm: libtorch (CPU) and a fast BLAS for it (without it libtorch falls back to reference BLAS)
+  libtorch-dev libopenblas0-pthread
+  # llm tokenizer: Unicode data and NFC
+  libutf8proc-dev
   # service
   nlohmann-json3-dev
   # tests: GoogleTest, the ffmpeg CLI as reference, clang for libFuzzer and sanitizers,
@@ -16,6 +20,10 @@ packages=(
   # benchmark peers
   python3-av python3-opencv python3-numpy time
 )
+# The tokenizer's reference (transformers.js, tools/js/install.sh) runs in node >= 20. The
+# project's machines ship node 20 with npm; elsewhere Debian's nodejs and npm (node 18 on Debian
+# 12: tools/js/install.sh then says that a newer node is needed).
+command -v node >/dev/null 2>&1 || packages+=(nodejs npm)
 
 missing=()
 for package in "${packages[@]}"; do

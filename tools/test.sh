@@ -7,6 +7,7 @@ cd "$(dirname "$0")/.."
 jobs=$(nproc)
 fuzz_seconds=${VIGIL_FUZZ_SECONDS:-60}
 tools/install_deps.sh
+tools/js/install.sh  # transformers.js, the tokenizer tests' reference
 
 echo "== build and test (RelWithDebInfo, warnings as errors)"
 cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DVIGIL_WERROR=ON >/dev/null

@@ -1,0 +1,61 @@
+// The Qwen2 decoder (the language model of LLaVA-OneVision and Qwen2-VL) in libtorch:
+// embeddings, RMSNorm, RoPE, grouped-query attention with q/k/v biases, SwiGLU MLP, tied or
+// untied head. Numerics follow transformers' modeling_qwen2.py (RMSNorm in fp32 with the
+// weight applied after the cast back; RoPE tables in fp32 cast to the activation dtype).
+#pragma once
+
+#include <torch/torch.h>
+
+#include <memory>
+#include <vector>
+
+#include "llm/checkpoint.h"
+#include "llm/kv_cache.h"
+#include "llm/qwen2_config.h"
+
+namespace vigil::llm {
+
+class Qwen2Model {
+ public:
+  // Loads the text model's weights from checkpoint onto device in dtype (zero-copy from the
+  // mapping when both already match: CPU fp32 weights stored in fp32). Throws ModelLoadError
+  // naming the checkpoint and tensor for a missing tensor or a wrong shape.
+  static std::unique_ptr<Qwen2Model> load(const Checkpoint& checkpoint, const Qwen2Config& config,
+                                          torch::Device device, torch::ScalarType dtype);
+
+  const Qwen2Config& config() const { return config_; }
+  torch::Device device() const { return device_; }
+  torch::ScalarType dtype() const { return dtype_; }
+
+  // Token embeddings [n, hidden] for ids int64 [n].
+  torch::Tensor embed(const torch::Tensor& ids) const;
+  // Runs every layer over embeddings [n, hidden] at positions int64 [n]. Each token attends
+  // to the cache's tokens and the new ones whose position is <= its own; the new keys and
+  // values are appended to cache. Returns the final-normed hidden states [n, hidden].
+  torch::Tensor forward(const torch::Tensor& embeddings, const torch::Tensor& positions,
+                        KvCache& cache) const;
+  // Vocabulary logits [n, vocab], fp32, for hidden states [n, hidden].
+  torch::Tensor logits(const torch::Tensor& hidden) const;
+  // Applies RoPE at `positions` (int64 [n]) to x [heads, n, head_dim].
+  torch::Tensor rotate(const torch::Tensor& x, const torch::Tensor& positions) const;
+
+ private:
+  struct Layer {
+    torch::Tensor input_norm, post_attention_norm;
+    torch::Tensor q_weight, q_bias, k_weight, k_bias, v_weight, v_bias, o_weight;
+    torch::Tensor gate_weight, up_weight, down_weight;
+  };
+  Qwen2Model(Qwen2Config config, torch::Device device, torch::ScalarType dtype);
+  torch::Tensor rms_norm(const torch::Tensor& x, const torch::Tensor& weight) const;
+  torch::Tensor attention(int index, const Layer& layer, const torch::Tensor& x,
+                          const torch::Tensor& positions, KvCache& cache) const;
+
+  Qwen2Config config_;
+  torch::Device device_;
+  torch::ScalarType dtype_;
+  torch::Tensor embed_tokens_, final_norm_, lm_head_, inverse_frequencies_;
+  std::vector<Layer> layers_;
+  std::vector<std::shared_ptr<const void>> mappings_;  // keep borrowed weights valid
+};
+
+}  // namespace vigil::llm
