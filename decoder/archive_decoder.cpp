@@ -207,6 +207,20 @@ ArchiveDecoder::ArchiveDecoder(MediaSource source, DecodeOptions options, Keyfra
                                      : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   workers = std::max(1, std::min<int>(workers, static_cast<int>(plan_.intervals.size())));
   max_units_in_flight_ = static_cast<size_t>(workers) * 2;
+  // Room for every unit in flight to finish without waiting (else workers ahead of the
+  // consumer stall and the decode serialises), within the byte budget.
+  size_t largest_unit = 1;
+  for (const DecodeInterval& interval : plan_.intervals) {
+    largest_unit = std::max(largest_unit, interval.wanted_pts.size());
+  }
+  const int64_t frame_bytes =
+      options_.output_size.native()
+          ? static_cast<int64_t>(info_.width) * info_.height * 3
+          : static_cast<int64_t>(options_.output_size.width) * options_.output_size.height * 3;
+  const size_t affordable =
+      static_cast<size_t>(std::max<int64_t>(1, options_.archive_buffer_bytes / std::max<int64_t>(frame_bytes, 1)));
+  frame_capacity_ = std::max(static_cast<size_t>(std::max(options_.queue_frames, 1)),
+                             std::min(max_units_in_flight_ * largest_unit, affordable));
   for (int i = 0; i < workers; ++i) threads_.emplace_back([this] { run_worker(); });
 }
 
@@ -256,7 +270,7 @@ bool ArchiveDecoder::wait_for_room(size_t unit) {
   std::unique_lock<std::mutex> lock(mutex_);
   changed_.wait(lock, [&] {
     return cancelled_ || unit == consumer_unit_ ||
-           buffered_frames_ < static_cast<size_t>(std::max(options_.queue_frames, 1));
+           buffered_frames_ < frame_capacity_;
   });
   return !cancelled_;
 }

@@ -52,6 +52,7 @@ class ArchiveDecoder final : public FrameSource {
   const std::vector<Sample> samples_;
   IntervalPlan plan_;
   size_t max_units_in_flight_ = 1;
+  size_t frame_capacity_ = 1;  // frames that may wait before workers ahead of the consumer pause
   mutable DecodeCounters counters_;
 
   mutable std::mutex mutex_;

@@ -62,7 +62,7 @@ echo "== benchmark clips from the carried segments"
 media=build-gpu/bench-media
 mkdir -p "$media"
 clips=()
-for clip in a c b; do  # (a) first: the targets are set on it
+for clip in ${VIGIL_BENCH_CLIPS:-a c b}; do  # (a) first: the targets are set on it
   for segment in .gpu/bench-media/segment_"$clip"_*.mp4; do
     [[ -f $segment ]] || continue
     cp -u "$segment" "$media"/
@@ -80,7 +80,7 @@ fi
 echo "== decode benchmark, clips ${clips[*]} (budget $((budget - (SECONDS - started))) s left)"
 export PYTHONUNBUFFERED=1
 clip_list=$(IFS=,; echo "${clips[*]}")
-python3 bench/decode_bench.py --clips "$clip_list" --workers 1,2,4,8,16 --media-dir "$media" \
+python3 bench/decode_bench.py --clips "$clip_list" --workers "${VIGIL_BENCH_WORKERS:-1,2,4,8,16}" --media-dir "$media" \
   --duration-scale "${VIGIL_BENCH_DURATION_SCALE:-1}" \
   --vigil build-gpu/service/vigil --ffmpeg "$peer_ffmpeg" --peers ffmpeg,pyav,opencv \
   --skip-missing-peers --time-budget $((budget - (SECONDS - started) - 10)) \
