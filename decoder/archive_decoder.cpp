@@ -58,7 +58,8 @@ class ArchiveDecoder::Worker {
       if (!read_video_packet()) break;  // end of file: drain what is left
     }
     send(nullptr);  // drain the codec's delayed pictures
-    owner_.counters_.frames_skipped.fetch_add(std::max<int64_t>(0, sent - (received_ - received_before)));
+    owner_.counters_.frames_skipped.fetch_add(
+        std::max<int64_t>(0, sent - (received_ - received_before)));
   }
 
  private:
@@ -203,8 +204,9 @@ ArchiveDecoder::ArchiveDecoder(MediaSource source, DecodeOptions options, Keyfra
       samples_(std::move(samples)) {
   plan_ = plan_intervals(index_, samples_, kMinPacketsPerUnit);
   outputs_.resize(plan_.intervals.size());
-  int workers = options_.workers > 0 ? options_.workers
-                                     : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  int workers = options_.workers > 0
+                    ? options_.workers
+                    : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   workers = std::max(1, std::min<int>(workers, static_cast<int>(plan_.intervals.size())));
   max_units_in_flight_ = static_cast<size_t>(workers) * 2;
   // Room for every unit in flight to finish without waiting (else workers ahead of the
@@ -217,8 +219,8 @@ ArchiveDecoder::ArchiveDecoder(MediaSource source, DecodeOptions options, Keyfra
       options_.output_size.native()
           ? static_cast<int64_t>(info_.width) * info_.height * 3
           : static_cast<int64_t>(options_.output_size.width) * options_.output_size.height * 3;
-  const size_t affordable =
-      static_cast<size_t>(std::max<int64_t>(1, options_.archive_buffer_bytes / std::max<int64_t>(frame_bytes, 1)));
+  const size_t affordable = static_cast<size_t>(
+      std::max<int64_t>(1, options_.archive_buffer_bytes / std::max<int64_t>(frame_bytes, 1)));
   frame_capacity_ = std::max(static_cast<size_t>(std::max(options_.queue_frames, 1)),
                              std::min(max_units_in_flight_ * largest_unit, affordable));
   for (int i = 0; i < workers; ++i) threads_.emplace_back([this] { run_worker(); });
@@ -269,8 +271,7 @@ void ArchiveDecoder::run_worker() {
 bool ArchiveDecoder::wait_for_room(size_t unit) {
   std::unique_lock<std::mutex> lock(mutex_);
   changed_.wait(lock, [&] {
-    return cancelled_ || unit == consumer_unit_ ||
-           buffered_frames_ < frame_capacity_;
+    return cancelled_ || unit == consumer_unit_ || buffered_frames_ < frame_capacity_;
   });
   return !cancelled_;
 }
@@ -372,8 +373,8 @@ std::optional<Frame> ArchiveDecoder::next() {
     out.time_base_num = info_.time_base_num;
     out.time_base_den = info_.time_base_den;
     out.pts_seconds = static_cast<double>(pts) * info_.time_base_num / info_.time_base_den;
-    const bool shown_again = sample + 1 < samples_.size() &&
-                             plan_.frame_of_sample[sample + 1] == frame_index;
+    const bool shown_again =
+        sample + 1 < samples_.size() && plan_.frame_of_sample[sample + 1] == frame_index;
     if (shown_again) {
       last_emitted_ = out;
     } else {
@@ -384,8 +385,9 @@ std::optional<Frame> ArchiveDecoder::next() {
   // At the end, wait for every worker to finish its unit so the counters are final.
   changed_.wait(lock, [&] {
     return cancelled_ || error_ != nullptr ||
-           std::all_of(outputs_.begin(), outputs_.begin() + static_cast<std::ptrdiff_t>(
-                                                                 std::min(next_unit_to_claim_, outputs_.size())),
+           std::all_of(outputs_.begin(),
+                       outputs_.begin() + static_cast<std::ptrdiff_t>(
+                                              std::min(next_unit_to_claim_, outputs_.size())),
                        [](const UnitOutput& output) { return output.finished; });
   });
   if (error_ != nullptr) std::rethrow_exception(error_);

@@ -59,8 +59,8 @@ class ArchiveDecoder final : public FrameSource {
   std::condition_variable changed_;
   std::vector<UnitOutput> outputs_;
   size_t next_unit_to_claim_ = 0;
-  size_t consumer_unit_ = 0;       // unit the consumer is draining
-  size_t buffered_frames_ = 0;     // frames waiting in all outputs
+  size_t consumer_unit_ = 0;    // unit the consumer is draining
+  size_t buffered_frames_ = 0;  // frames waiting in all outputs
   size_t next_sample_ = 0;
   std::optional<Frame> last_emitted_;  // reused when the next sample shows the same frame
   bool cancelled_ = false;

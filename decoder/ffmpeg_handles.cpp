@@ -12,9 +12,15 @@ void FormatContextDeleter::operator()(AVFormatContext* context) const {
 void CodecContextDeleter::operator()(AVCodecContext* context) const {
   avcodec_free_context(&context);
 }
-void FrameDeleter::operator()(AVFrame* frame) const { av_frame_free(&frame); }
-void PacketDeleter::operator()(AVPacket* packet) const { av_packet_free(&packet); }
-void SwsContextDeleter::operator()(SwsContext* context) const { sws_freeContext(context); }
+void FrameDeleter::operator()(AVFrame* frame) const {
+  av_frame_free(&frame);
+}
+void PacketDeleter::operator()(AVPacket* packet) const {
+  av_packet_free(&packet);
+}
+void SwsContextDeleter::operator()(SwsContext* context) const {
+  sws_freeContext(context);
+}
 void IoContextDeleter::operator()(AVIOContext* context) const {
   if (context != nullptr) av_freep(&context->buffer);
   avio_context_free(&context);
@@ -22,7 +28,9 @@ void IoContextDeleter::operator()(AVIOContext* context) const {
 void CodecParametersDeleter::operator()(AVCodecParameters* parameters) const {
   avcodec_parameters_free(&parameters);
 }
-void DictionaryDeleter::operator()(AVDictionary* dictionary) const { av_dict_free(&dictionary); }
+void DictionaryDeleter::operator()(AVDictionary* dictionary) const {
+  av_dict_free(&dictionary);
+}
 
 FramePtr make_frame() {
   AVFrame* frame = av_frame_alloc();
@@ -48,7 +56,9 @@ std::string av_error_string(int error_code) {
   return buffer;
 }
 
-Options::~Options() { av_dict_free(&dictionary_); }
+Options::~Options() {
+  av_dict_free(&dictionary_);
+}
 
 void Options::set(const std::string& key, const std::string& value) {
   av_dict_set(&dictionary_, key.c_str(), value.c_str(), 0);

@@ -14,8 +14,8 @@ struct Frame {
   int64_t pts = 0;           // exact presentation timestamp, in time_base units
   int time_base_num = 1;
   int time_base_den = 1;
-  double pts_seconds = 0;    // pts * time_base: exact stream time in seconds
-  int width = 0;             // after rotation and resizing
+  double pts_seconds = 0;  // pts * time_base: exact stream time in seconds
+  int width = 0;           // after rotation and resizing
   int height = 0;
   std::vector<uint8_t> rgb;  // width * height * 3 bytes, rows top to bottom, packed R,G,B
 };

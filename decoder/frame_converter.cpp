@@ -75,8 +75,8 @@ void FrameConverter::convert(const AVFrame& frame, std::vector<uint8_t>& rgb, in
   target.resize(bytes);
   uint8_t* planes[4] = {target.data(), nullptr, nullptr, nullptr};
   int strides[4] = {scaled_width * 3, 0, 0, 0};
-  const int rows = sws_scale(sws_.get(), frame.data, frame.linesize, 0, frame.height, planes,
-                             strides);
+  const int rows =
+      sws_scale(sws_.get(), frame.data, frame.linesize, 0, frame.height, planes, strides);
   if (rows != scaled_height) {
     throw std::runtime_error("swscale produced " + std::to_string(rows) + " rows of " +
                              std::to_string(scaled_height));
@@ -91,7 +91,9 @@ void FrameConverter::convert(const AVFrame& frame, std::vector<uint8_t>& rgb, in
 
 void rotate_rgb(const uint8_t* source, int width, int height, int clockwise_degrees,
                 uint8_t* destination) {
-  const auto pixel = [&](int row, int column) { return source + (static_cast<size_t>(row) * width + column) * 3; };
+  const auto pixel = [&](int row, int column) {
+    return source + (static_cast<size_t>(row) * width + column) * 3;
+  };
   if (clockwise_degrees == 180) {
     for (int row = 0; row < height; ++row) {
       for (int column = 0; column < width; ++column) {

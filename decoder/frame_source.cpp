@@ -53,9 +53,8 @@ std::unique_ptr<FrameSource> open_frame_source(const MediaSource& source,
       plan_samples_of(source, options.sampling, index, time_base);
     }
     OpenedInput fresh = open_input(source, options.source);
-    return std::make_unique<SequentialDecoder>(source, options,
-                                               SequentialDecoder::Pacing::kLossless,
-                                               std::move(fresh), std::move(info));
+    return std::make_unique<SequentialDecoder>(
+        source, options, SequentialDecoder::Pacing::kLossless, std::move(fresh), std::move(info));
   }
   std::vector<Sample> samples;
   if (options.sampling.mode == SampleRequest::Mode::kAllFrames) {

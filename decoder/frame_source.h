@@ -16,15 +16,15 @@
 namespace vigil::decoder {
 
 struct DecodeOptions {
-  SampleRequest sampling;            // default: every frame
-  OutputSize output_size;            // default: native size
-  int workers = 0;                   // archive: decoding threads, 0 = one per core
-  int queue_frames = 32;             // frames buffered ahead of the consumer (at least)
+  SampleRequest sampling;  // default: every frame
+  OutputSize output_size;  // default: native size
+  int workers = 0;         // archive: decoding threads, 0 = one per core
+  int queue_frames = 32;   // frames buffered ahead of the consumer (at least)
   int64_t archive_buffer_bytes = int64_t{1} << 30;  // archive: up to this much may wait so
                                                     // that every worker keeps decoding
-  bool force_sequential = false;     // archive: decode in one pass, in order (reference path)
-  bool drop_when_behind = true;      // live: drop whole frames rather than block the reader
-  int live_packet_queue = 512;       // live: packets buffered between reader and decoder
+  bool force_sequential = false;  // archive: decode in one pass, in order (reference path)
+  bool drop_when_behind = true;   // live: drop whole frames rather than block the reader
+  int live_packet_queue = 512;    // live: packets buffered between reader and decoder
   SourceOptions source;
 };
 

@@ -57,15 +57,17 @@ IntervalPlan plan_intervals(const KeyframeIndex& index, const std::vector<Sample
   for (DecodeInterval& interval : plan.intervals) {
     if (!merged.empty()) {
       DecodeInterval& previous = merged.back();
-      const bool short_previous = previous.last_packet - previous.start_packet < min_packets_per_unit;
+      const bool short_previous =
+          previous.last_packet - previous.start_packet < min_packets_per_unit;
       if (short_previous && interval.start_packet >= previous.start_packet) {
         previous.last_packet = std::max(previous.last_packet, interval.last_packet);
         previous.sample_count += interval.sample_count;
         previous.wanted_pts.insert(previous.wanted_pts.end(), interval.wanted_pts.begin(),
                                    interval.wanted_pts.end());
         std::sort(previous.wanted_pts.begin(), previous.wanted_pts.end());
-        previous.wanted_pts.erase(std::unique(previous.wanted_pts.begin(), previous.wanted_pts.end()),
-                                  previous.wanted_pts.end());
+        previous.wanted_pts.erase(
+            std::unique(previous.wanted_pts.begin(), previous.wanted_pts.end()),
+            previous.wanted_pts.end());
         continue;
       }
     }

@@ -51,12 +51,14 @@ KeyframeIndex KeyframeIndex::scan(OpenedInput& input, std::chrono::milliseconds 
     // Some containers do not flag the first packet; decoding always starts there anyway.
     index.keyframes_.insert(index.keyframes_.begin(), 0);
   }
-  std::stable_sort(index.presentation_order_.begin(), index.presentation_order_.end(),
-                   [&](size_t a, size_t b) { return index.packets_[a].pts < index.packets_[b].pts; });
+  std::stable_sort(
+      index.presentation_order_.begin(), index.presentation_order_.end(),
+      [&](size_t a, size_t b) { return index.packets_[a].pts < index.packets_[b].pts; });
   // Two packets with one pts show one frame: keep the first in decode order.
   index.presentation_order_.erase(
-      std::unique(index.presentation_order_.begin(), index.presentation_order_.end(),
-                  [&](size_t a, size_t b) { return index.packets_[a].pts == index.packets_[b].pts; }),
+      std::unique(
+          index.presentation_order_.begin(), index.presentation_order_.end(),
+          [&](size_t a, size_t b) { return index.packets_[a].pts == index.packets_[b].pts; }),
       index.presentation_order_.end());
 
   index.presentation_exact_ = !(missing_pts && input.stream()->codecpar->video_delay > 0);
@@ -72,8 +74,9 @@ KeyframeIndex KeyframeIndex::scan(OpenedInput& input, std::chrono::milliseconds 
 }
 
 int64_t KeyframeIndex::frame_at_pts(int64_t pts) const {
-  const auto it = std::upper_bound(presentation_order_.begin(), presentation_order_.end(), pts,
-                                   [&](int64_t value, size_t packet) { return value < packets_[packet].pts; });
+  const auto it =
+      std::upper_bound(presentation_order_.begin(), presentation_order_.end(), pts,
+                       [&](int64_t value, size_t packet) { return value < packets_[packet].pts; });
   return static_cast<int64_t>(it - presentation_order_.begin()) - 1;
 }
 

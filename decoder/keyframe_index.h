@@ -17,7 +17,7 @@ struct PacketEntry {
   int64_t duration = 0;  // time_base units, 0 when unknown
   int size = 0;          // bytes
   bool keyframe = false;
-  bool shown = true;     // false for packets decoded but never displayed (edit lists)
+  bool shown = true;  // false for packets decoded but never displayed (edit lists)
 };
 
 class KeyframeIndex {
@@ -36,7 +36,9 @@ class KeyframeIndex {
   const std::vector<size_t>& presentation_order() const { return presentation_order_; }
 
   int64_t frame_count() const { return static_cast<int64_t>(presentation_order_.size()); }
-  int64_t frame_pts(int64_t frame_index) const { return packets_[presentation_order_[frame_index]].pts; }
+  int64_t frame_pts(int64_t frame_index) const {
+    return packets_[presentation_order_[frame_index]].pts;
+  }
   int64_t first_pts() const { return frame_pts(0); }
   // End of the last frame: its pts plus its duration (or the typical frame spacing).
   int64_t end_pts() const { return end_pts_; }

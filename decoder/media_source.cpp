@@ -25,10 +25,10 @@ std::string scheme_of(const std::string& url) {
   const bool timed_out = error_code == AVERROR(ETIMEDOUT) ||
                          (input.interrupter != nullptr && input.interrupter->timed_out()) ||
                          (input.push != nullptr && input.push->timed_out());
-  const DecodeErrorKind kind =
-      timed_out ? DecodeErrorKind::kTimeout
-                : (error_code == AVERROR_EXIT ? DecodeErrorKind::kCancelled
-                                              : DecodeErrorKind::kOpenFailed);
+  const DecodeErrorKind kind = timed_out
+                                   ? DecodeErrorKind::kTimeout
+                                   : (error_code == AVERROR_EXIT ? DecodeErrorKind::kCancelled
+                                                                 : DecodeErrorKind::kOpenFailed);
   std::string message = "cannot open " + source.describe() + ": " + step + " failed: " +
                         (timed_out ? std::string("timed out") : av_error_string(error_code));
   throw DecodeError(kind, message);
@@ -68,9 +68,12 @@ MediaSource MediaSource::from_string(const std::string& location) {
 
 std::string MediaSource::describe() const {
   switch (kind_) {
-    case Kind::kFile: return "file '" + location_ + "'";
-    case Kind::kUrl: return "URL '" + location_ + "'";
-    case Kind::kPush: return "pushed stream";
+    case Kind::kFile:
+      return "file '" + location_ + "'";
+    case Kind::kUrl:
+      return "URL '" + location_ + "'";
+    case Kind::kPush:
+      return "pushed stream";
   }
   return "source";
 }
@@ -155,8 +158,7 @@ OpenedInput open_input(const MediaSource& source, const SourceOptions& options,
   const AVCodec* codec = nullptr;
   result = av_find_best_stream(input.format.get(), AVMEDIA_TYPE_VIDEO, -1, -1, &codec, 0);
   if (result == AVERROR_STREAM_NOT_FOUND) {
-    throw DecodeError(DecodeErrorKind::kNoVideoStream,
-                      source.describe() + " has no video stream");
+    throw DecodeError(DecodeErrorKind::kNoVideoStream, source.describe() + " has no video stream");
   }
   if (result == AVERROR_DECODER_NOT_FOUND || (result >= 0 && codec == nullptr)) {
     const AVStream* stream = input.format->streams[std::max(result, 0)];

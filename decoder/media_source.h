@@ -18,8 +18,8 @@ struct SourceOptions {
   int max_reconnects = 5;                           // live URLs; -1 = forever
   std::chrono::milliseconds reconnect_backoff_initial{200};
   std::chrono::milliseconds reconnect_backoff_max{5000};
-  std::string rtsp_transport = "tcp";               // "tcp" or "udp"
-  int64_t push_probe_bytes = 512 * 1024;            // probesize for pushed bytes
+  std::string rtsp_transport = "tcp";     // "tcp" or "udp"
+  int64_t push_probe_bytes = 512 * 1024;  // probesize for pushed bytes
 };
 
 class MediaSource {

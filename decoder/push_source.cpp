@@ -43,9 +43,8 @@ void PushSource::cancel() {
 
 int PushSource::read(uint8_t* out, int size) {
   std::unique_lock<std::mutex> lock(mutex_);
-  const bool ready = readable_.wait_for(lock, read_timeout_, [this] {
-    return cancelled_ || closed_ || buffered_ > 0;
-  });
+  const bool ready = readable_.wait_for(lock, read_timeout_,
+                                        [this] { return cancelled_ || closed_ || buffered_ > 0; });
   if (cancelled_) return AVERROR_EXIT;
   if (!ready) {
     timed_out_ = true;

@@ -45,14 +45,13 @@ double rate_sample_time(int64_t k, double frames_per_second) {
   return static_cast<double>(std::llround(static_cast<double>(k) * 1e6 / frames_per_second)) / 1e6;
 }
 
-std::vector<Sample> plan_samples(const SampleRequest& request, int64_t first_pts,
-                                 int64_t end_pts, AVRational time_base) {
+std::vector<Sample> plan_samples(const SampleRequest& request, int64_t first_pts, int64_t end_pts,
+                                 AVRational time_base) {
   const double duration = static_cast<double>(end_pts - first_pts) * av_q2d(time_base);
   std::vector<Sample> samples;
   switch (request.mode) {
     case SampleRequest::Mode::kAllFrames:
-      throw DecodeError(DecodeErrorKind::kInvalidRequest,
-                        "plan_samples: all frames needs no plan");
+      throw DecodeError(DecodeErrorKind::kInvalidRequest, "plan_samples: all frames needs no plan");
     case SampleRequest::Mode::kFramesPerSecond: {
       if (!(request.frames_per_second > 0) || !std::isfinite(request.frames_per_second)) {
         throw DecodeError(DecodeErrorKind::kInvalidRequest,
@@ -63,9 +62,9 @@ std::vector<Sample> plan_samples(const SampleRequest& request, int64_t first_pts
         const int64_t pts = time_to_pts(time, first_pts, time_base);
         if (pts >= end_pts) break;
         if (samples.size() >= kMaxSamples) {
-          throw DecodeError(DecodeErrorKind::kInvalidRequest,
-                            "the sampling rate asks for more than " +
-                                std::to_string(kMaxSamples) + " frames");
+          throw DecodeError(
+              DecodeErrorKind::kInvalidRequest,
+              "the sampling rate asks for more than " + std::to_string(kMaxSamples) + " frames");
         }
         samples.push_back({time, pts});
       }
@@ -81,8 +80,9 @@ std::vector<Sample> plan_samples(const SampleRequest& request, int64_t first_pts
         }
         samples.push_back({time, pts});
       }
-      std::stable_sort(samples.begin(), samples.end(),
-                       [](const Sample& a, const Sample& b) { return a.time_seconds < b.time_seconds; });
+      std::stable_sort(samples.begin(), samples.end(), [](const Sample& a, const Sample& b) {
+        return a.time_seconds < b.time_seconds;
+      });
       break;
     }
   }

@@ -15,8 +15,8 @@ namespace vigil::decoder {
 struct SampleRequest {
   enum class Mode { kAllFrames, kFramesPerSecond, kTimes };
   Mode mode = Mode::kAllFrames;
-  double frames_per_second = 0;        // kFramesPerSecond: > 0
-  std::vector<double> times_seconds;   // kTimes: each >= 0, in any order
+  double frames_per_second = 0;       // kFramesPerSecond: > 0
+  std::vector<double> times_seconds;  // kTimes: each >= 0, in any order
 
   static SampleRequest all_frames() { return {}; }
   static SampleRequest at_rate(double frames_per_second);
@@ -32,8 +32,8 @@ struct Sample {
 // The sample times of a request on a video lasting duration_pts from first_pts, in
 // ascending time order. kTimes keeps duplicates. Throws DecodeError(kInvalidRequest) for a
 // rate <= 0 or a time outside [0, duration).
-std::vector<Sample> plan_samples(const SampleRequest& request, int64_t first_pts,
-                                 int64_t end_pts, AVRational time_base);
+std::vector<Sample> plan_samples(const SampleRequest& request, int64_t first_pts, int64_t end_pts,
+                                 AVRational time_base);
 
 // pts on the stream timeline of a time on the video timeline: the time is rounded to the
 // microsecond grid, then to the tick at or below it, where a tick less than half a

@@ -68,8 +68,8 @@ class SequentialDecoder::Sampler {
   // End of an input: the held picture covers the times up to its own end.
   void finish() {
     if (!has_held_) return;
-    const int64_t duration = held_->pkt_duration > 0 ? held_->pkt_duration
-                                                     : std::max<int64_t>(previous_spacing_, 1);
+    const int64_t duration =
+        held_->pkt_duration > 0 ? held_->pkt_duration : std::max<int64_t>(previous_spacing_, 1);
     emit_covered(held_pts_ + duration);
     end_time_ = time_of(held_pts_ + duration);
     av_frame_unref(held_.get());
@@ -243,9 +243,8 @@ bool SequentialDecoder::push_packet(PacketItem item) {
       return !cancelled_ && !reader_stop_;
     }
   } else {
-    packets_changed_.wait(lock, [&] {
-      return cancelled_ || reader_stop_ || packets_.size() < capacity || item.end;
-    });
+    packets_changed_.wait(
+        lock, [&] { return cancelled_ || reader_stop_ || packets_.size() < capacity || item.end; });
   }
   if (cancelled_ || reader_stop_) return false;
   packets_.push_back(std::move(item));
@@ -355,7 +354,8 @@ void SequentialDecoder::read_loop() {
     if (timed_out) {
       error = std::make_exception_ptr(DecodeError(
           DecodeErrorKind::kTimeout, source_.describe() + ": no data for " +
-                                         std::to_string(options_.source.read_timeout.count()) + " ms"));
+                                         std::to_string(options_.source.read_timeout.count()) +
+                                         " ms"));
     } else if (result != AVERROR_EOF) {
       error = std::make_exception_ptr(DecodeError(
           DecodeErrorKind::kIo, source_.describe() + ": read failed: " + av_error_string(result)));

@@ -25,9 +25,9 @@ CodecContextPtr open_video_decoder(const AVCodecParameters& parameters, AVRation
   context->thread_type = FF_THREAD_FRAME | FF_THREAD_SLICE;
   result = avcodec_open2(context.get(), codec, nullptr);
   if (result < 0) {
-    throw DecodeError(DecodeErrorKind::kUnsupportedCodec,
-                      source_name + ": cannot open decoder '" + codec_name +
-                          "': " + av_error_string(result));
+    throw DecodeError(
+        DecodeErrorKind::kUnsupportedCodec,
+        source_name + ": cannot open decoder '" + codec_name + "': " + av_error_string(result));
   }
   return context;
 }

@@ -97,6 +97,8 @@ std::vector<std::shared_ptr<const void>> Checkpoint::mappings() const {
   return result;
 }
 
-size_t Checkpoint::tensor_count() const { return by_name_.size(); }
+size_t Checkpoint::tensor_count() const {
+  return by_name_.size();
+}
 
 }  // namespace vigil::llm

@@ -18,9 +18,12 @@ double seconds_between(Clock::time_point from, Clock::time_point to) {
 
 const char* to_string(FinishReason reason) {
   switch (reason) {
-    case FinishReason::kStop: return "stop";
-    case FinishReason::kLength: return "length";
-    case FinishReason::kCancelled: return "cancelled";
+    case FinishReason::kStop:
+      return "stop";
+    case FinishReason::kLength:
+      return "length";
+    case FinishReason::kCancelled:
+      return "cancelled";
   }
   return "unknown";
 }
@@ -35,7 +38,8 @@ std::string StopStringFilter::push(const std::string& text) {
   if (stopped_) return {};
   pending_ += text;
   size_t first_stop = std::string::npos;
-  for (const std::string& stop : stop_strings_) first_stop = std::min(first_stop, pending_.find(stop));
+  for (const std::string& stop : stop_strings_)
+    first_stop = std::min(first_stop, pending_.find(stop));
   if (first_stop != std::string::npos) {
     stopped_ = true;
     std::string released = pending_.substr(0, first_stop);

@@ -16,7 +16,7 @@
 namespace vigil::llm {
 
 struct GenerationRequest {
-  std::vector<int32_t> prompt_ids;        // appended after whatever the cache already holds
+  std::vector<int32_t> prompt_ids;  // appended after whatever the cache already holds
   SamplingParams sampling;
   int max_tokens = 256;                   // tokens to generate at most
   std::vector<int32_t> stop_token_ids;    // end the answer (not part of the text)

@@ -42,7 +42,9 @@ KvView ContiguousKvCache::view(int layer_index) const {
           layer.positions.narrow(0, 0, layer.length)};
 }
 
-int64_t ContiguousKvCache::length() const { return layers_.empty() ? 0 : layers_[0].length; }
+int64_t ContiguousKvCache::length() const {
+  return layers_.empty() ? 0 : layers_[0].length;
+}
 
 void ContiguousKvCache::truncate(int64_t length) {
   for (Layer& layer : layers_) layer.length = std::min(layer.length, std::max<int64_t>(length, 0));

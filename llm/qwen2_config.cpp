@@ -6,7 +6,8 @@ namespace vigil::llm {
 namespace {
 
 int64_t positive(const nlohmann::json& config, const char* key, const std::string& where) {
-  if (!config.contains(key) || !config[key].is_number_integer() || config[key].get<int64_t>() <= 0) {
+  if (!config.contains(key) || !config[key].is_number_integer() ||
+      config[key].get<int64_t>() <= 0) {
     throw ModelLoadError(where + ": '" + key + "' must be a positive integer");
   }
   return config[key].get<int64_t>();
@@ -21,9 +22,10 @@ Qwen2Config parse_qwen2_config(const nlohmann::json& text, const std::string& wh
   config.intermediate_size = positive(text, "intermediate_size", where);
   config.num_layers = positive(text, "num_hidden_layers", where);
   config.num_heads = positive(text, "num_attention_heads", where);
-  config.num_kv_heads = text.contains("num_key_value_heads") && !text["num_key_value_heads"].is_null()
-                            ? positive(text, "num_key_value_heads", where)
-                            : config.num_heads;
+  config.num_kv_heads =
+      text.contains("num_key_value_heads") && !text["num_key_value_heads"].is_null()
+          ? positive(text, "num_key_value_heads", where)
+          : config.num_heads;
   config.vocab_size = positive(text, "vocab_size", where);
   if (text.contains("head_dim") && !text["head_dim"].is_null()) {
     config.head_dim = positive(text, "head_dim", where);
@@ -43,7 +45,8 @@ Qwen2Config parse_qwen2_config(const nlohmann::json& text, const std::string& wh
   if (text.contains("rope_parameters") && text["rope_parameters"].is_object()) {
     const nlohmann::json& rope = text["rope_parameters"];
     if (rope.contains("rope_type") && rope["rope_type"] != "default") {
-      throw ModelLoadError(where + ": rope_type '" + rope["rope_type"].dump() + "' is not supported");
+      throw ModelLoadError(where + ": rope_type '" + rope["rope_type"].dump() +
+                           "' is not supported");
     }
     if (rope.contains("rope_theta")) config.rope_theta = rope["rope_theta"].get<double>();
   } else if (text.contains("rope_theta") && text["rope_theta"].is_number()) {

@@ -34,12 +34,13 @@ std::unique_ptr<Qwen2Model> Qwen2Model::load(const Checkpoint& checkpoint,
   // A head stored in the file wins (as in transformers v5); otherwise it must be tied.
   const TensorView* head = checkpoint.find({"lm_head.weight", "language_model.lm_head.weight"});
   if (head != nullptr) {
-    model->lm_head_ = to_torch(checkpoint.require({head->name}, {config.vocab_size, hidden}),
-                               device, dtype);
+    model->lm_head_ =
+        to_torch(checkpoint.require({head->name}, {config.vocab_size, hidden}), device, dtype);
   } else if (config.tie_word_embeddings) {
     model->lm_head_ = model->embed_tokens_;
   } else {
-    throw ModelLoadError(checkpoint.directory() + ": missing tensor 'lm_head.weight' (untied head)");
+    throw ModelLoadError(checkpoint.directory() +
+                         ": missing tensor 'lm_head.weight' (untied head)");
   }
   for (int64_t i = 0; i < config.num_layers; ++i) {
     const std::string p = "layers." + std::to_string(i) + ".";

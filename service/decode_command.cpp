@@ -82,7 +82,8 @@ int run_decode_command(const std::vector<std::string>& args) {
         file.write(reinterpret_cast<const char*>(frame->rgb.data()),
                    static_cast<std::streamsize>(frame->rgb.size()));
         if (!file) {
-          std::cerr << "vigil decode: cannot write " << path << ": " << std::strerror(errno) << "\n";
+          std::cerr << "vigil decode: cannot write " << path << ": " << std::strerror(errno)
+                    << "\n";
           return 1;
         }
         index.push_back({{"file", name},

@@ -19,7 +19,9 @@ namespace {
 
 std::atomic<bool> interrupted{false};
 
-void on_interrupt(int) { interrupted.store(true); }
+void on_interrupt(int) {
+  interrupted.store(true);
+}
 
 // Stop ids: the checkpoint's generation_config.json eos_token_id(s), plus the ChatML end
 // tokens the tokenizer knows.
@@ -51,11 +53,11 @@ std::vector<int32_t> stop_token_ids(const std::string& model_dir, const llm::Tok
 //                [--stop TEXT] [--device cpu|cuda] [--dtype f32|bf16|f16]
 // Streams the answer to stdout; prints token counts and tokens/s to stderr.
 int run_generate_command(const std::vector<std::string>& args) {
-  const CommandLine line(args,
-                         {"--model", "--prompt", "--max-tokens", "--temperature", "--top-k",
-                          "--top-p", "--min-p", "--repetition-penalty", "--seed", "--stop",
-                          "--device", "--dtype", "--system"},
-                         {"--raw"});
+  const CommandLine line(
+      args,
+      {"--model", "--prompt", "--max-tokens", "--temperature", "--top-k", "--top-p", "--min-p",
+       "--repetition-penalty", "--seed", "--stop", "--device", "--dtype", "--system"},
+      {"--raw"});
   if (!line.has("--model") || !line.has("--prompt")) {
     throw UsageError("generate needs --model DIR and --prompt TEXT");
   }
@@ -72,7 +74,8 @@ int run_generate_command(const std::vector<std::string>& args) {
   std::string prompt = line.value("--prompt");
   if (!line.has("--raw")) {
     std::string chat;
-    if (line.has("--system")) chat += "<|im_start|>system\n" + line.value("--system") + "<|im_end|>\n";
+    if (line.has("--system"))
+      chat += "<|im_start|>system\n" + line.value("--system") + "<|im_end|>\n";
     chat += "<|im_start|>user\n" + prompt + "<|im_end|>\n<|im_start|>assistant\n";
     prompt = chat;
   }
@@ -101,13 +104,14 @@ int run_generate_command(const std::vector<std::string>& args) {
       &interrupted);
   std::signal(SIGINT, SIG_DFL);
   std::cout << std::endl;
-  const double decode_rate = result.decode_seconds > 0 && result.ids.size() > 1
-                                 ? static_cast<double>(result.ids.size() - 1) / result.decode_seconds
-                                 : 0;
+  const double decode_rate =
+      result.decode_seconds > 0 && result.ids.size() > 1
+          ? static_cast<double>(result.ids.size() - 1) / result.decode_seconds
+          : 0;
   std::cerr << "prompt " << result.prompt_tokens << " tokens, first token after "
             << result.prefill_seconds * 1000 << " ms; generated " << result.ids.size()
-            << " tokens, " << decode_rate << " tokens/s; finish: " << to_string(result.finish_reason)
-            << "\n";
+            << " tokens, " << decode_rate
+            << " tokens/s; finish: " << to_string(result.finish_reason) << "\n";
   return 0;
 }
 

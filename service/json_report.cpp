@@ -24,14 +24,10 @@ nlohmann::json to_json(const decoder::StreamInfo& info) {
 
 nlohmann::json to_json(const decoder::DecodeCountersSnapshot& counters) {
   return {
-      {"packets_read", counters.packets_read},
-      {"frames_decoded", counters.frames_decoded},
-      {"frames_skipped", counters.frames_skipped},
-      {"frames_converted", counters.frames_converted},
-      {"frames_dropped", counters.frames_dropped},
-      {"seeks", counters.seeks},
-      {"decode_errors", counters.decode_errors},
-      {"reconnects", counters.reconnects},
+      {"packets_read", counters.packets_read},     {"frames_decoded", counters.frames_decoded},
+      {"frames_skipped", counters.frames_skipped}, {"frames_converted", counters.frames_converted},
+      {"frames_dropped", counters.frames_dropped}, {"seeks", counters.seeks},
+      {"decode_errors", counters.decode_errors},   {"reconnects", counters.reconnects},
   };
 }
 

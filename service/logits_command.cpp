@@ -13,17 +13,15 @@
 #include "service/model_options.h"
 
 namespace vigil::service {
-namespace {
-
-}  // namespace
+namespace {}  // namespace
 
 // vigil logits --model DIR --inputs IN.safetensors --output OUT.safetensors [--generate N]
 //              [--device cpu|cuda] [--dtype f32|bf16|f16]
 // Reads input_ids (int64 [1, L]); writes logits (float32 [1, L, V]) and, with --generate N,
 // greedy_ids (int64 [1, L + N]) decoded token by token with the KV cache.
 int run_logits_command(const std::vector<std::string>& args) {
-  const CommandLine line(args, {"--model", "--inputs", "--output", "--generate", "--device", "--dtype"},
-                         {});
+  const CommandLine line(
+      args, {"--model", "--inputs", "--output", "--generate", "--device", "--dtype"}, {});
   if (!line.positional().empty()) throw UsageError("logits takes no positional arguments");
   for (const char* flag : {"--model", "--inputs", "--output"}) {
     if (!line.has(flag)) throw UsageError(std::string("logits needs ") + flag);
@@ -38,9 +36,10 @@ int run_logits_command(const std::vector<std::string>& args) {
   const llm::Checkpoint checkpoint = llm::Checkpoint::open(line.value("--model"));
   const llm::SafetensorsFile inputs = llm::SafetensorsFile::open(line.value("--inputs"));
   if (inputs.contains("pixel_values_videos")) {
-    throw llm::ModelLoadError(inputs.path() +
-                              ": pixel_values_videos given, but the vision encoder is not built yet; "
-                              "only text inputs are supported");
+    throw llm::ModelLoadError(
+        inputs.path() +
+        ": pixel_values_videos given, but the vision encoder is not built yet; "
+        "only text inputs are supported");
   }
   const llm::TensorView& ids_view = inputs.tensor("input_ids");
   if (ids_view.dtype != llm::DType::kI64 || ids_view.shape.size() != 2 || ids_view.shape[0] != 1) {
@@ -52,7 +51,8 @@ int run_logits_command(const std::vector<std::string>& args) {
       llm::Qwen2Model::load(checkpoint, config, device, dtype);
 
   const torch::Tensor ids = llm::to_torch(ids_view, torch::kCPU, torch::kInt64).clone().squeeze(0);
-  if (ids.numel() > 0 && (ids.min().item<int64_t>() < 0 || ids.max().item<int64_t>() >= config.vocab_size)) {
+  if (ids.numel() > 0 &&
+      (ids.min().item<int64_t>() < 0 || ids.max().item<int64_t>() >= config.vocab_size)) {
     throw llm::ModelLoadError(inputs.path() + ": input_ids outside the vocabulary of " +
                               std::to_string(config.vocab_size));
   }
@@ -68,9 +68,10 @@ int run_logits_command(const std::vector<std::string>& args) {
   for (int step = 0; step < generate; ++step) {
     const int64_t next = last.argmax().item<int64_t>();
     sequence.push_back(next);
-    last = model->logits(model->forward(model->embed(torch::tensor({next})),
-                                        torch::tensor({static_cast<int64_t>(sequence.size()) - 1}),
-                                        cache))[0]
+    last = model
+               ->logits(model->forward(model->embed(torch::tensor({next})),
+                                       torch::tensor({static_cast<int64_t>(sequence.size()) - 1}),
+                                       cache))[0]
                .to(torch::kCPU);
   }
   const double seconds =
@@ -79,7 +80,9 @@ int run_logits_command(const std::vector<std::string>& args) {
   std::vector<llm::TensorToWrite> outputs = {
       {"logits", llm::DType::kF32, {1, length, config.vocab_size}, logits.data_ptr<float>()}};
   if (generate > 0) {
-    outputs.push_back({"greedy_ids", llm::DType::kI64, {1, static_cast<int64_t>(sequence.size())},
+    outputs.push_back({"greedy_ids",
+                       llm::DType::kI64,
+                       {1, static_cast<int64_t>(sequence.size())},
                        sequence.data()});
   }
   llm::write_safetensors(line.value("--output"), outputs,
@@ -94,7 +97,8 @@ int run_logits_command(const std::vector<std::string>& args) {
 ModelPlacement parse_model_placement(const std::string& device, const std::string& dtype) {
   ModelPlacement placement;
   if (device == "cuda") {
-    if (!torch::cuda::is_available()) throw UsageError("--device cuda: no CUDA device is available");
+    if (!torch::cuda::is_available())
+      throw UsageError("--device cuda: no CUDA device is available");
     placement.device = torch::kCUDA;
   } else if (device != "cpu") {
     throw UsageError("--device expects cpu or cuda, got '" + device + "'");

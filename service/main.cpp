@@ -27,7 +27,8 @@ constexpr const char* kUsage =
     "  vigil generate --model DIR --prompt TEXT [--max-tokens N] [--temperature T] [--top-k K]\n"
     "               [--top-p P] [--min-p P] [--repetition-penalty R] [--seed S] [--stop TEXT]\n"
     "               [--raw] [--system TEXT] [--device cpu|cuda] [--dtype f32|bf16|f16]\n"
-    "                                       stream an answer from a checkpoint (tokens/s on stderr)\n"
+    "                                       stream an answer from a checkpoint (tokens/s on "
+    "stderr)\n"
     "INPUT is a file path or a URL (http, https, rtsp, rtmp, hls, srt, tcp, udp).\n";
 
 }  // namespace

@@ -1,11 +1,12 @@
 // The safetensors reader and checkpoint loader: real fixtures load; every kind of broken file
 // gives a ModelLoadError that names the file and, where it applies, the tensor.
+#include "llm/checkpoint.h"
+
 #include <gtest/gtest.h>
 
 #include <cstring>
 #include <fstream>
 
-#include "llm/checkpoint.h"
 #include "llm/model_error.h"
 #include "llm/qwen2_config.h"
 #include "llm/safetensors_file.h"
@@ -53,8 +54,9 @@ TEST(SafetensorsFile, ReadsFixtureTensorsWithShapesAndDtypes) {
 TEST(SafetensorsFile, BrokenFilesNameTheFileAndTheProblem) {
   testing::TempDir dir;
   const std::string path = dir.file("broken.safetensors");
-  EXPECT_NE(load_error([&] { SafetensorsFile::open(dir.file("missing.safetensors")); })
-                .find("missing.safetensors: cannot open"),
+  EXPECT_NE(load_error([&] {
+              SafetensorsFile::open(dir.file("missing.safetensors"));
+            }).find("missing.safetensors: cannot open"),
             std::string::npos);
 
   write_bytes(path, "abc");
@@ -64,24 +66,24 @@ TEST(SafetensorsFile, BrokenFilesNameTheFileAndTheProblem) {
   EXPECT_NE(load_error([&] { SafetensorsFile::open(path); }).find("malformed header"),
             std::string::npos);
 
-  write_bytes(path, safetensors_bytes(
-                        R"({"w":{"dtype":"F32","shape":[2,2],"data_offsets":[0,16]}})", 8));
+  write_bytes(path,
+              safetensors_bytes(R"({"w":{"dtype":"F32","shape":[2,2],"data_offsets":[0,16]}})", 8));
   const std::string truncated = load_error([&] { SafetensorsFile::open(path); });
   EXPECT_NE(truncated.find("'w'"), std::string::npos) << truncated;
   EXPECT_NE(truncated.find("truncated"), std::string::npos) << truncated;
 
-  write_bytes(path, safetensors_bytes(
-                        R"({"w":{"dtype":"F8_E4M3","shape":[2],"data_offsets":[0,2]}})", 2));
+  write_bytes(
+      path, safetensors_bytes(R"({"w":{"dtype":"F8_E4M3","shape":[2],"data_offsets":[0,2]}})", 2));
   EXPECT_NE(load_error([&] { SafetensorsFile::open(path); }).find("unsupported dtype 'F8_E4M3'"),
             std::string::npos);
 
-  write_bytes(path, safetensors_bytes(
-                        R"({"w":{"dtype":"F32","shape":[3],"data_offsets":[0,8]}})", 8));
+  write_bytes(path,
+              safetensors_bytes(R"({"w":{"dtype":"F32","shape":[3],"data_offsets":[0,8]}})", 8));
   EXPECT_NE(load_error([&] { SafetensorsFile::open(path); }).find("do not hold its shape"),
             std::string::npos);
 
-  write_bytes(path, safetensors_bytes(
-                        R"({"w":{"dtype":"F32","shape":[2],"data_offsets":[0,8]}})", 8));
+  write_bytes(path,
+              safetensors_bytes(R"({"w":{"dtype":"F32","shape":[2],"data_offsets":[0,8]}})", 8));
   const SafetensorsFile ok = SafetensorsFile::open(path);
   EXPECT_NE(load_error([&] { ok.tensor("absent"); }).find("missing tensor 'absent'"),
             std::string::npos);
@@ -92,9 +94,8 @@ TEST(Checkpoint, FindsTensorsUnderEitherLayoutAndChecksShapes) {
   EXPECT_NE(checkpoint.find({"model.language_model.embed_tokens.weight",
                              "language_model.model.embed_tokens.weight"}),
             nullptr);
-  const std::string wrong_shape = load_error([&] {
-    checkpoint.require({"language_model.model.norm.weight"}, {65});
-  });
+  const std::string wrong_shape =
+      load_error([&] { checkpoint.require({"language_model.model.norm.weight"}, {65}); });
   EXPECT_NE(wrong_shape.find("has shape [64], expected [65]"), std::string::npos) << wrong_shape;
   const std::string missing =
       load_error([&] { checkpoint.require({"language_model.model.nothing"}, {1}); });

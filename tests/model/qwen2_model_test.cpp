@@ -1,11 +1,12 @@
 // The Qwen2 decoder against transformers 5.17 fixtures (CPU fp32): logits within 1e-4 of the
 // largest logit, identical 32-token greedy continuations, token-by-token decoding equal to a
 // full forward, and RoPE applied at use (keys stored before rotation).
+#include "llm/qwen2_model.h"
+
 #include <gtest/gtest.h>
 
 #include "llm/checkpoint.h"
 #include "llm/kv_cache.h"
-#include "llm/qwen2_model.h"
 #include "llm/safetensors_file.h"
 #include "llm/torch_tensors.h"
 
@@ -37,7 +38,8 @@ Fixture load_fixture(const std::string& name) {
   return fixture;
 }
 
-torch::Tensor full_logits(const Qwen2Model& model, const torch::Tensor& ids, int64_t first_position) {
+torch::Tensor full_logits(const Qwen2Model& model, const torch::Tensor& ids,
+                          int64_t first_position) {
   ContiguousKvCache cache(static_cast<int>(model.config().num_layers));
   const torch::Tensor positions = torch::arange(first_position, first_position + ids.size(0));
   return model.logits(model.forward(model.embed(ids), positions, cache));
@@ -61,8 +63,8 @@ TEST_P(Qwen2Fixture, GreedyContinuationIsIdenticalAndCachedDecodingEqualsFullFor
   const Qwen2Model& model = *fixture.model;
   ContiguousKvCache cache(static_cast<int>(model.config().num_layers));
   const int64_t prompt = fixture.input_ids.size(0);
-  torch::Tensor last = model.logits(model.forward(model.embed(fixture.input_ids),
-                                                  torch::arange(prompt), cache))[prompt - 1];
+  torch::Tensor last = model.logits(
+      model.forward(model.embed(fixture.input_ids), torch::arange(prompt), cache))[prompt - 1];
   std::vector<int64_t> ids(fixture.input_ids.data_ptr<int64_t>(),
                            fixture.input_ids.data_ptr<int64_t>() + prompt);
   std::vector<torch::Tensor> step_logits;
@@ -70,13 +72,13 @@ TEST_P(Qwen2Fixture, GreedyContinuationIsIdenticalAndCachedDecodingEqualsFullFor
     const int64_t next = last.argmax().item<int64_t>();
     ids.push_back(next);
     const torch::Tensor token = torch::tensor({next});
-    last = model.logits(model.forward(model.embed(token),
-                                      torch::tensor({static_cast<int64_t>(ids.size()) - 1}), cache))[0];
+    last = model.logits(model.forward(
+        model.embed(token), torch::tensor({static_cast<int64_t>(ids.size()) - 1}), cache))[0];
     step_logits.push_back(last);
   }
   const torch::Tensor ours = torch::tensor(ids);
-  EXPECT_TRUE(torch::equal(ours, fixture.greedy_ids)) << "ours " << ours << "\nreference "
-                                                      << fixture.greedy_ids;
+  EXPECT_TRUE(torch::equal(ours, fixture.greedy_ids))
+      << "ours " << ours << "\nreference " << fixture.greedy_ids;
   // The same tokens in one full forward give the same logits as the cached steps.
   const torch::Tensor full = full_logits(model, ours, 0);
   const torch::Tensor cached = torch::stack(step_logits);  // logits at positions prompt..prompt+31
@@ -113,8 +115,7 @@ TEST_P(Qwen2Fixture, RopeIsAppliedAtUseSoOnlyRelativePositionsMatter) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Fixtures, Qwen2Fixture,
-                         ::testing::Values("qwen2_gqa3_untied", "qwen2_odd5_tied",
-                                           "qwen2_bf16"));
+                         ::testing::Values("qwen2_gqa3_untied", "qwen2_odd5_tied", "qwen2_bf16"));
 
 }  // namespace
 }  // namespace vigil::llm

@@ -35,7 +35,8 @@ CommandResult run_command(const std::string& shell_command) {
   if (pipe == nullptr) return result;
   char buffer[4096];
   size_t read = 0;
-  while ((read = std::fread(buffer, 1, sizeof(buffer), pipe)) > 0) result.output.append(buffer, read);
+  while ((read = std::fread(buffer, 1, sizeof(buffer), pipe)) > 0)
+    result.output.append(buffer, read);
   const int status = ::pclose(pipe);
   result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
   return result;
@@ -64,7 +65,9 @@ BackgroundProcess::BackgroundProcess(const std::string& shell_command) {
   ::setpgid(pid_, pid_);
 }
 
-BackgroundProcess::~BackgroundProcess() { stop(); }
+BackgroundProcess::~BackgroundProcess() {
+  stop();
+}
 
 void BackgroundProcess::stop() {
   if (pid_ <= 0) return;
@@ -124,11 +127,14 @@ std::string imageio_sample(const std::string& name) {
   return "/usr/lib/python3/dist-packages/imageio/resources/images/" + name;
 }
 
-bool file_exists(const std::string& path) { return std::filesystem::exists(path); }
+bool file_exists(const std::string& path) {
+  return std::filesystem::exists(path);
+}
 
 std::vector<uint8_t> read_file(const std::string& path) {
   std::ifstream file(path, std::ios::binary);
-  return std::vector<uint8_t>(std::istreambuf_iterator<char>(file), std::istreambuf_iterator<char>());
+  return std::vector<uint8_t>(std::istreambuf_iterator<char>(file),
+                              std::istreambuf_iterator<char>());
 }
 
 }  // namespace vigil::testing

@@ -6,7 +6,6 @@
 #include <sys/types.h>
 
 #include <cstdint>
-
 #include <string>
 #include <vector>
 
@@ -45,9 +44,9 @@ class BackgroundProcess {
   ~BackgroundProcess();
   BackgroundProcess(const BackgroundProcess&) = delete;
   BackgroundProcess& operator=(const BackgroundProcess&) = delete;
-  void stop();                 // kills and reaps
-  void pause();                // SIGSTOP to the group: a stalled source
-  bool running();              // not yet exited
+  void stop();     // kills and reaps
+  void pause();    // SIGSTOP to the group: a stalled source
+  bool running();  // not yet exited
 
  private:
   pid_t pid_ = -1;
