@@ -5,6 +5,8 @@
 #include <climits>
 #include <cstring>
 
+#include "llm/hash_mix.h"
+
 namespace vigil::llm {
 namespace {
 
@@ -14,12 +16,7 @@ constexpr size_t kShortPieceBytes = 64;
 constexpr int32_t kNoMerge = INT32_MAX;
 
 uint64_t mix(uint64_t value) {
-  value ^= value >> 33;
-  value *= 0xff51afd7ed558ccdULL;
-  value ^= value >> 33;
-  value *= 0xc4ceb9fe1a85ec53ULL;
-  value ^= value >> 33;
-  return value;
+  return mix_hash(value);
 }
 
 uint64_t table_capacity(size_t entries) {

@@ -3,16 +3,13 @@
 #include <algorithm>
 #include <cstring>
 
+#include "llm/hash_mix.h"
+
 namespace vigil::llm {
 namespace {
 
 uint64_t mix(uint64_t value) {
-  value ^= value >> 33;
-  value *= 0xff51afd7ed558ccdULL;
-  value ^= value >> 33;
-  value *= 0xc4ceb9fe1a85ec53ULL;
-  value ^= value >> 33;
-  return value;
+  return mix_hash(value);
 }
 
 // Linear probing stays short up to a load factor of 3/4.
