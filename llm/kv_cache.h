@@ -25,6 +25,14 @@ class KvCache {
   // positions int64 [n].
   virtual void append(int layer, const torch::Tensor& keys, const torch::Tensor& values,
                       const torch::Tensor& positions) = 0;
+  // Called by the model in layer `layer` before append() and view(), with the new tokens'
+  // queries before RoPE [attention_heads, n, head_dim]: a cache that assembles its context
+  // from the queries (memory/'s retrieval, ReKV) selects what view(layer) returns here.
+  // The default ignores them.
+  virtual void observe_queries(int layer, const torch::Tensor& queries) {
+    (void)layer;
+    (void)queries;
+  }
   // Everything layer `layer` attends to, new tokens included (empty tensors when nothing).
   virtual KvView view(int layer) const = 0;
   // Tokens held by layer 0.

@@ -105,6 +105,7 @@ torch::Tensor Qwen2Model::attention(int index, const Layer& layer, const torch::
   const torch::Tensor v = torch::linear(x, layer.v_weight, layer.v_bias)
                               .view({n, config_.num_kv_heads, head_dim})
                               .transpose(0, 1);
+  cache.observe_queries(index, q);
   cache.append(index, k, v, positions);
   const KvView context = cache.view(index);
 

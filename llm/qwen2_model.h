@@ -31,7 +31,8 @@ class Qwen2Model {
   torch::Tensor embed(const torch::Tensor& ids) const;
   // Runs every layer over embeddings [n, hidden] at positions int64 [n]. Each token attends
   // to the cache's tokens and the new ones whose position is <= its own; the new keys and
-  // values are appended to cache. Returns the final-normed hidden states [n, hidden].
+  // values are appended to cache (each layer first shows cache its pre-RoPE queries:
+  // KvCache::observe_queries). Returns the final-normed hidden states [n, hidden].
   torch::Tensor forward(const torch::Tensor& embeddings, const torch::Tensor& positions,
                         KvCache& cache) const;
   // Vocabulary logits [n, vocab], fp32, for hidden states [n, hidden].

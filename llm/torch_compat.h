@@ -3,6 +3,8 @@
 
 #include <torch/torch.h>
 
+#include <optional>
+
 namespace vigil::llm::compat {
 
 // softmax(q·kᵀ·scale + mask)·v for q [B, H, Lq, D], k and v [B, H, Lk, D]; mask is additive
@@ -11,8 +13,12 @@ namespace vigil::llm::compat {
 inline torch::Tensor attention(const torch::Tensor& q, const torch::Tensor& k,
                                const torch::Tensor& v, const torch::Tensor& mask, double scale) {
 #if TORCH_VERSION_MAJOR >= 2
-  return at::scaled_dot_product_attention(q, k, v, mask.defined() ? mask.to(q.dtype()) : mask,
-                                          /*dropout_p=*/0.0, /*is_causal=*/false, scale);
+  // No mask is passed as an empty optional (not an undefined tensor) so that the fused kernels
+  // that take no mask (flash) stay eligible.
+  std::optional<at::Tensor> attn_mask;
+  if (mask.defined()) attn_mask = mask.to(q.dtype());
+  return at::scaled_dot_product_attention(q, k, v, attn_mask, /*dropout_p=*/0.0,
+                                          /*is_causal=*/false, scale);
 #else
   torch::Tensor scores = torch::matmul(q, k.transpose(-2, -1)).to(torch::kFloat32) * scale;
   if (mask.defined()) scores = scores + mask.to(torch::kFloat32);

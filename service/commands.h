@@ -11,5 +11,7 @@ int run_probe_command(const std::vector<std::string>& args);
 int run_decode_command(const std::vector<std::string>& args);
 int run_logits_command(const std::vector<std::string>& args);
 int run_generate_command(const std::vector<std::string>& args);
+int run_serve_command(const std::vector<std::string>& args);  // the HTTP/WebSocket API
+int run_ask_command(const std::vector<std::string>& args);
 
 }  // namespace vigil::service

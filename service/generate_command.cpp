@@ -5,6 +5,7 @@
 #include <fstream>
 #include <iostream>
 
+#include "llm/chat_template.h"
 #include "llm/checkpoint.h"
 #include "llm/generator.h"
 #include "llm/kv_cache.h"
@@ -57,7 +58,7 @@ int run_generate_command(const std::vector<std::string>& args) {
       args,
       {"--model", "--prompt", "--max-tokens", "--temperature", "--top-k", "--top-p", "--min-p",
        "--repetition-penalty", "--seed", "--stop", "--device", "--dtype", "--system"},
-      {"--raw"});
+      {"--raw", "--show-prompt"});
   if (!line.has("--model") || !line.has("--prompt")) {
     throw UsageError("generate needs --model DIR and --prompt TEXT");
   }
@@ -70,14 +71,22 @@ int run_generate_command(const std::vector<std::string>& args) {
       llm::qwen2_config_of_checkpoint(checkpoint.config(), model_dir + "/config.json");
   const auto model = llm::Qwen2Model::load(checkpoint, config, placement.device, placement.dtype);
 
-  // Built-in ChatML prompt (Qwen2 family); --raw sends the prompt text as is.
+  // The prompt: the checkpoint's chat template (or the built-in of its model family) over a
+  // one-turn conversation; --raw sends the prompt text as is.
   std::string prompt = line.value("--prompt");
   if (!line.has("--raw")) {
-    std::string chat;
-    if (line.has("--system"))
-      chat += "<|im_start|>system\n" + line.value("--system") + "<|im_end|>\n";
-    chat += "<|im_start|>user\n" + prompt + "<|im_end|>\n<|im_start|>assistant\n";
-    prompt = chat;
+    const std::string model_type = checkpoint.config().value("model_type", "");
+    const llm::ChatTemplate chat_template = llm::ChatTemplate::load_or_builtin(
+        model_dir,
+        llm::builtin_chat_template_for(model_type).value_or(llm::BuiltinChatTemplate::kChatml));
+    llm::ChatTemplateInputs conversation;
+    if (line.has("--system")) {
+      conversation.messages.push_back({{"role", "system"}, {"content", line.value("--system")}});
+    }
+    conversation.messages.push_back({{"role", "user"}, {"content", prompt}});
+    conversation.add_generation_prompt = true;
+    prompt = chat_template.render(conversation);
+    if (line.has("--show-prompt")) std::cerr << prompt;
   }
   llm::GenerationRequest request;
   request.prompt_ids = tokenizer.encode(prompt, /*allow_special=*/!line.has("--raw"));

@@ -11,14 +11,18 @@
 #include "service/command_line.h"
 #include "service/commands.h"
 #include "service/model_options.h"
+#include "vision/llava_onevision_model.h"
 
 namespace vigil::service {
 namespace {}  // namespace
 
 // vigil logits --model DIR --inputs IN.safetensors --output OUT.safetensors [--generate N]
 //              [--device cpu|cuda] [--dtype f32|bf16|f16]
-// Reads input_ids (int64 [1, L]); writes logits (float32 [1, L, V]) and, with --generate N,
-// greedy_ids (int64 [1, L + N]) decoded token by token with the KV cache.
+// Reads input_ids (int64 [1, L]) and, for a LLaVA-OneVision checkpoint, optionally
+// pixel_values_videos (float32 [1, F, 3, S, S], normalised as transformers' processor does;
+// the prompt then holds F x tokens-per-frame + 1 <video> ids). Writes logits (float32 [1, L, V]),
+// with --generate N greedy_ids (int64 [1, L + N]) decoded token by token with the KV cache,
+// and with a video its pooled tokens video_features (float32 [F, N, hidden]).
 int run_logits_command(const std::vector<std::string>& args) {
   const CommandLine line(
       args, {"--model", "--inputs", "--output", "--generate", "--device", "--dtype"}, {});
@@ -35,20 +39,32 @@ int run_logits_command(const std::vector<std::string>& args) {
 
   const llm::Checkpoint checkpoint = llm::Checkpoint::open(line.value("--model"));
   const llm::SafetensorsFile inputs = llm::SafetensorsFile::open(line.value("--inputs"));
-  if (inputs.contains("pixel_values_videos")) {
-    throw llm::ModelLoadError(
-        inputs.path() +
-        ": pixel_values_videos given, but the vision encoder is not built yet; "
-        "only text inputs are supported");
-  }
   const llm::TensorView& ids_view = inputs.tensor("input_ids");
   if (ids_view.dtype != llm::DType::kI64 || ids_view.shape.size() != 2 || ids_view.shape[0] != 1) {
     throw llm::ModelLoadError(inputs.path() + ": input_ids must be int64 [1, L]");
   }
-  const llm::Qwen2Config config =
-      llm::qwen2_config_of_checkpoint(checkpoint.config(), checkpoint.directory() + "/config.json");
-  const std::unique_ptr<llm::Qwen2Model> model =
-      llm::Qwen2Model::load(checkpoint, config, device, dtype);
+  // With a video the whole LLaVA-OneVision model loads; without one only its language model.
+  torch::Tensor pixel_values;
+  std::unique_ptr<vision::LlavaOnevisionModel> multimodal;
+  std::unique_ptr<llm::Qwen2Model> text_model;
+  if (inputs.contains("pixel_values_videos")) {
+    const llm::TensorView& pixels_view = inputs.tensor("pixel_values_videos");
+    if (pixels_view.dtype != llm::DType::kF32 || pixels_view.shape.size() != 5 ||
+        pixels_view.shape[0] != 1) {
+      throw llm::ModelLoadError(inputs.path() +
+                                ": pixel_values_videos must be float32 [1, frames, 3, H, W]");
+    }
+    pixel_values = llm::to_torch(pixels_view, torch::kCPU, torch::kFloat32).clone();
+    multimodal = vision::LlavaOnevisionModel::load(checkpoint, device, dtype);
+  } else {
+    text_model =
+        llm::Qwen2Model::load(checkpoint,
+                              llm::qwen2_config_of_checkpoint(
+                                  checkpoint.config(), checkpoint.directory() + "/config.json"),
+                              device, dtype);
+  }
+  const llm::Qwen2Model& model = multimodal ? multimodal->language_model() : *text_model;
+  const llm::Qwen2Config& config = model.config();
 
   const torch::Tensor ids = llm::to_torch(ids_view, torch::kCPU, torch::kInt64).clone().squeeze(0);
   if (ids.numel() > 0 &&
@@ -59,19 +75,29 @@ int run_logits_command(const std::vector<std::string>& args) {
   const int64_t length = ids.size(0);
   llm::ContiguousKvCache cache(static_cast<int>(config.num_layers));
   const auto start = std::chrono::steady_clock::now();
-  const torch::Tensor logits =
-      model->logits(model->forward(model->embed(ids), torch::arange(length), cache))
-          .to(torch::kCPU)
-          .contiguous();
+  // The video's pooled tokens [F, N, hidden] are written out too (for parity checks).
+  torch::Tensor video_tokens;
+  torch::Tensor embeddings;
+  if (multimodal) {
+    const vision::VideoTokens video =
+        multimodal->vision_encoder().encode_pixels(pixel_values.squeeze(0));
+    video_tokens = video.tokens.to(torch::kCPU, torch::kFloat32).contiguous();
+    embeddings = multimodal->embed(ids, multimodal->video_sequence(video));
+  } else {
+    embeddings = model.embed(ids);
+  }
+  const torch::Tensor logits = model.logits(model.forward(embeddings, torch::arange(length), cache))
+                                   .to(torch::kCPU)
+                                   .contiguous();
   std::vector<int64_t> sequence(ids.data_ptr<int64_t>(), ids.data_ptr<int64_t>() + length);
   torch::Tensor last = logits[length - 1];
   for (int step = 0; step < generate; ++step) {
     const int64_t next = last.argmax().item<int64_t>();
     sequence.push_back(next);
     last = model
-               ->logits(model->forward(model->embed(torch::tensor({next})),
-                                       torch::tensor({static_cast<int64_t>(sequence.size()) - 1}),
-                                       cache))[0]
+               .logits(model.forward(model.embed(torch::tensor({next})),
+                                     torch::tensor({static_cast<int64_t>(sequence.size()) - 1}),
+                                     cache))[0]
                .to(torch::kCPU);
   }
   const double seconds =
@@ -84,6 +110,12 @@ int run_logits_command(const std::vector<std::string>& args) {
                        llm::DType::kI64,
                        {1, static_cast<int64_t>(sequence.size())},
                        sequence.data()});
+  }
+  if (video_tokens.defined()) {
+    outputs.push_back({"video_features",
+                       llm::DType::kF32,
+                       {video_tokens.size(0), video_tokens.size(1), video_tokens.size(2)},
+                       video_tokens.data_ptr<float>()});
   }
   llm::write_safetensors(line.value("--output"), outputs,
                          {{"device", line.value("--device", "cpu")},

@@ -12,6 +12,7 @@ extern "C" {
 #include "llm/model_error.h"
 #include "service/command_line.h"
 #include "service/commands.h"
+#include "service/service_config.h"
 
 namespace {
 
@@ -26,9 +27,16 @@ constexpr const char* kUsage =
     "                                       logits (and a greedy continuation) of a checkpoint\n"
     "  vigil generate --model DIR --prompt TEXT [--max-tokens N] [--temperature T] [--top-k K]\n"
     "               [--top-p P] [--min-p P] [--repetition-penalty R] [--seed S] [--stop TEXT]\n"
-    "               [--raw] [--system TEXT] [--device cpu|cuda] [--dtype f32|bf16|f16]\n"
+    "               [--raw] [--system TEXT] [--show-prompt] [--device cpu|cuda] [--dtype "
+    "f32|bf16|f16]\n"
     "                                       stream an answer from a checkpoint (tokens/s on "
     "stderr)\n"
+    "  vigil ask --model DIR --video FILE --question TEXT [--fps R] [--max-frames N]\n"
+    "               [--max-tokens N] [--show-prompt] [--device cpu|cuda] [--dtype f32|bf16|f16]\n"
+    "                                       answer a question about a video (LLaVA-OneVision)\n"
+    "  vigil serve --model DIR [--config FILE] [--host H] [--port P] [--api-keys K1,K2] ...\n"
+    "                                       the HTTP/WebSocket API (docs/protocol.md; every\n"
+    "                                       setting also as VIGIL_<NAME> or in FILE)\n"
     "INPUT is a file path or a URL (http, https, rtsp, rtmp, hls, srt, tcp, udp).\n";
 
 }  // namespace
@@ -48,7 +56,12 @@ int main(int argc, char** argv) {
     if (command == "decode") return vigil::service::run_decode_command(args);
     if (command == "logits") return vigil::service::run_logits_command(args);
     if (command == "generate") return vigil::service::run_generate_command(args);
+    if (command == "serve") return vigil::service::run_serve_command(args);
+    if (command == "ask") return vigil::service::run_ask_command(args);
     throw vigil::service::UsageError("unknown command '" + command + "'");
+  } catch (const vigil::service::ConfigError& error) {
+    std::cerr << "vigil " << command << ": config_error: " << error.what() << "\n";
+    return 2;
   } catch (const vigil::service::UsageError& error) {
     std::cerr << "vigil: " << error.what() << "\n" << kUsage;
     return 2;

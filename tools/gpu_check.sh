@@ -5,9 +5,17 @@
 # 1. unpacks FFmpeg 5.1.9 (.gpu/ffmpeg-5.1.9-ubuntu24.tgz) into /opt (../shared/gpu/README.md),
 # 2. builds vigil and vigil_loop_video (Release) in build-gpu/, reused while the machine is warm,
 # 3. loops the carried segments (.gpu/bench-media) into the benchmark clips,
-# 4. runs bench/decode_bench.py: vigil at 1, 2, 4, 8, 16 workers against the peers present
-#    there (the carried static ffmpeg CLI, .gpu/ffmpeg-cli-5.1.9-static.gz; OpenCV from pip,
-#    with its own bundled FFmpeg; PyAV is not installed there and is skipped).
+# 4. runs the sections named in VIGIL_GPU_SECTIONS (default "parity,vision,memory,decode"):
+#    parity  tools/cuda_parity.py: vigil CUDA bf16 vs transformers bf16 on the tiny fixtures
+#            (Qwen2 text models and LLaVA-OneVision with its video);
+#    vision  bench/vision_bench.cpp vs bench/vision_bench_transformers.py (SigLIP-so400m +
+#            projector + pooling, LLaVA-OneVision-7B shapes, random weights, batch 1/16/64);
+#    memory  bench/kv_quant_bench.cpp (bytes per frame per setting, quantize throughput) and
+#            bench/memory_bench.cpp (retrieval + fetch at 1 h and 10 h of 1-fps blocks);
+#    decode  bench/decode_bench.py: vigil at 1, 2, 4, 8, 16 workers against the peers present
+#            there (the carried static ffmpeg CLI, .gpu/ffmpeg-cli-5.1.9-static.gz; OpenCV from
+#            pip, with its own bundled FFmpeg; PyAV is not installed there and is skipped).
+# .gpu/debs/*.deb (Debian's libfaiss-dev, libzstd-dev, libutf8proc) are unpacked into /opt/deps.
 # Results land in $OUT (the device tool brings them back): decode_bench.md, decode_bench.json,
 # gpu_check.log. Runs in about 8 minutes; VIGIL_GPU_CHECK_SECONDS (default 460) caps the whole
 # script: benchmark runs that would end after it (estimated from the runs before) are skipped
@@ -39,24 +47,65 @@ if [[ $ffmpeg_prefix != system ]]; then
 fi
 pkg-config --modversion libavcodec
 
-echo "== build vigil (Release, tests off)"
-cmake_args=(-DCMAKE_BUILD_TYPE=Release -DVIGIL_BUILD_TESTS=OFF -DVIGIL_BUILD_BENCH=ON)
+echo "== Debian packages carried in .gpu/debs -> /opt/deps"
+deps=/opt/deps/usr/lib/x86_64-linux-gnu
+for deb in .gpu/debs/*.deb; do
+  [[ -f $deb ]] && dpkg -x "$deb" /opt/deps
+done
+if [[ -d $deps/pkgconfig ]]; then
+  sed -i 's|^prefix=/usr$|prefix=/opt/deps/usr|' "$deps"/pkgconfig/*.pc
+  export PKG_CONFIG_PATH=$deps/pkgconfig:$PKG_CONFIG_PATH
+fi
+# A -dev package's libX.so points at the runtime package's file: use the machine's own.
+for link in "$deps"/*.so; do
+  [[ -L $link && ! -e $link ]] || continue
+  system=$(ls /usr/lib/x86_64-linux-gnu/"$(basename "$link")".[0-9]* 2>/dev/null | head -1 || true)
+  [[ -n $system ]] && ln -sf "$system" "$link"
+done
+export LD_LIBRARY_PATH=$LD_LIBRARY_PATH:$deps
+export CPATH=/opt/deps/usr/include${CPATH:+:$CPATH}
+
+sections=${VIGIL_GPU_SECTIONS:-parity,vision,memory,decode}
+echo "== build vigil and the benchmarks (Release, CUDA, tests off); sections: $sections"
+cmake_args=(-DCMAKE_BUILD_TYPE=Release -DVIGIL_BUILD_TESTS=OFF -DVIGIL_BUILD_BENCH=ON -DVIGIL_ENABLE_CUDA=ON)
 command -v ninja >/dev/null && cmake_args+=(-G Ninja)
-# libtorch comes with the machine's PyTorch package; FAISS, if carried, as Debian's package.
+# libtorch comes with the machine's PyTorch package.
 if torch_prefix=$(python3 -c 'import torch; print(torch.utils.cmake_prefix_path)' 2>/dev/null); then
   cmake_args+=("-DCMAKE_PREFIX_PATH=$torch_prefix")
 fi
-faiss_deb=$(ls .gpu/libfaiss-dev_*_amd64.deb 2>/dev/null | head -1 || true)
-if [[ -n $faiss_deb ]]; then
-  [[ -d /opt/deps/usr ]] || dpkg -x "$faiss_deb" /opt/deps
-  export LD_LIBRARY_PATH=$LD_LIBRARY_PATH:/opt/deps/usr/lib/x86_64-linux-gnu
-  cmake_args+=(-Dfaiss_DIR=/opt/deps/usr/lib/x86_64-linux-gnu/cmake/faiss)
-fi
+[[ -d $deps/cmake/faiss ]] && cmake_args+=(-Dfaiss_DIR=$deps/cmake/faiss)
 cmake -S . -B build-gpu "${cmake_args[@]}" >"$out/cmake-configure.txt" 2>&1 ||
   { tail -40 "$out/cmake-configure.txt"; exit 1; }
 rm -f "$out/cmake-configure.txt"
-cmake --build build-gpu -j "$jobs" --target vigil vigil_loop_video
+cmake --build build-gpu -j "$jobs" --target vigil vigil_loop_video vigil_vision_bench \
+  vigil_memory_bench vigil_kv_quant_bench
 echo "   built in $((SECONDS - started)) s"
+nvidia-smi --query-gpu=name,memory.total --format=csv,noheader || true
+has() { [[ ",$sections," == *",$1,"* ]]; }
+
+if has parity; then
+  echo "== CUDA bf16 parity against transformers (tools/cuda_parity.py)"
+  python3 tools/cuda_parity.py --vigil build-gpu/service/vigil --fixtures tests/fixtures \
+    2>&1 | grep -v Warning | tee "$out/cuda_parity.txt" || status=$?
+fi
+if has vision; then
+  echo "== vision benchmark: vigil vs transformers, LLaVA-OneVision-7B vision shapes"
+  build-gpu/bench/vigil_vision_bench --device cuda --dtype bf16 --batches 1,16,64 \
+    --iterations 10 --layers 27 2>&1 | tee "$out/vision_bench.txt" || status=$?
+  python3 bench/vision_bench_transformers.py --layers 27 --batches 1,16,64 --iterations 10 \
+    2>&1 | grep -v Warning | tail -12 | tee "$out/vision_bench_transformers.txt" || status=$?
+fi
+if has memory; then
+  echo "== memory benchmarks: KV bytes per frame and quantization; retrieval at 1 h and 10 h"
+  build-gpu/bench/vigil_kv_quant_bench --device cuda 2>&1 | tee "$out/kv_quant_bench.txt" ||
+    status=$?
+  build-gpu/bench/vigil_memory_bench --blocks 3600,36000 2>&1 | tee "$out/memory_bench.txt" ||
+    status=$?
+fi
+if ! has decode; then
+  echo "== gpu_check done in $((SECONDS - started)) s (exit ${status:-0})"
+  exit "${status:-0}"
+fi
 
 echo "== benchmark clips from the carried segments"
 media=build-gpu/bench-media

@@ -10,10 +10,15 @@ packages=(
   libavcodec-dev libavformat-dev libavutil-dev libswscale-dev
   # llm: libtorch (CPU) and a fast BLAS for it (without it libtorch falls back to reference BLAS)
   libtorch-dev libopenblas0-pthread
+  # memory: FAISS (block retrieval), zstd (lossless compression of the disk tier)
+  libfaiss-dev libzstd-dev
   # llm tokenizer: Unicode data and NFC
   libutf8proc-dev
   # service
   nlohmann-json3-dev
+  # api: Boost.Beast (header-only); its tests use curl, Python websockets and, for the web
+  # page, headless chromium driven by Playwright (tools/js)
+  libboost1.81-dev curl python3-websockets chromium
   # tests: GoogleTest, the ffmpeg CLI as reference, clang for libFuzzer and sanitizers,
   # an RTSP server, real sample videos
   libgtest-dev ffmpeg clang libclang-rt-14-dev rtsp-server-perl opencv-doc python3-imageio

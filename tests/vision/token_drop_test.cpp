@@ -86,6 +86,18 @@ TEST(TokenDrop, ComparesWithTheLastKeptTokenNotThePreviousFrame) {
   EXPECT_EQ(kept_per_frame, (std::vector<int64_t>{1, 0, 1, 0, 1, 0}));
 }
 
+TEST(TokenDrop, HardCutKeepsNearlyEverything) {
+  // A cut: the next frame's tokens are unrelated to the last kept ones (independent random
+  // directions in 1024 dimensions: similarities near 0).
+  DifferentialTokenDrop drop({});
+  torch::manual_seed(7);
+  const torch::Tensor before = torch::randn({196, 1024});
+  const torch::Tensor after = torch::randn({196, 1024});
+  const auto results = drop.apply(torch::stack({before, before, after}));
+  EXPECT_EQ(results[1].tokens_kept, 0);
+  EXPECT_GE(results[2].tokens_kept, 196 * 9 / 10);
+}
+
 TEST(TokenDrop, ThresholdOneAndDisabledKeepEverything) {
   for (const TokenDropSettings settings :
        {TokenDropSettings{true, 1.0}, TokenDropSettings{false, 0.5}}) {

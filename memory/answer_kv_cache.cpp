@@ -1,0 +1,107 @@
+#include "memory/answer_kv_cache.h"
+
+#include <cassert>
+#include <limits>
+
+namespace vigil::memory {
+
+AnswerKvCache::AnswerKvCache(const StreamingKvCache& stream, const BlockIndex& index,
+                             TieredBlockStore& store, AnswerConfig config)
+    : stream_(stream),
+      index_(index),
+      store_(store),
+      config_(config),
+      layout_(stream.config().layout),
+      retrieved_done_(static_cast<size_t>(stream.layers()), false),
+      retrieved_blocks_(static_cast<size_t>(stream.layers())),
+      retrieved_(static_cast<size_t>(stream.layers())),
+      question_(static_cast<int>(stream.layers())) {
+  const std::deque<KvBlock>& window = stream.window();
+  int64_t recent_tokens = 0;
+  for (auto it = window.rbegin(); it != window.rend() && config_.recent_tokens > 0; ++it) {
+    if (!recent_.empty() && recent_tokens + it->tokens() > config_.recent_tokens) break;
+    recent_tokens += it->tokens();
+    recent_.insert(recent_.begin(), &*it);
+  }
+  int64_t recent_span = 0;
+  for (const KvBlock* block : recent_) {
+    recent_indices_.push_back(block->index);
+    recent_span += block_span(layout_, block->tokens(), block->frame_tokens);
+  }
+  before_block_ = recent_.empty() ? std::numeric_limits<int64_t>::max() : recent_.front()->index;
+  const int64_t candidates =
+      std::min(config_.retrieval.max_blocks, index_.count_before(before_block_));
+  const int64_t largest_span =
+      layout_ == PositionLayout::kPacked ? store_.max_tokens() : store_.max_frame_tokens();
+  reserved_span_ = candidates * largest_span;
+  question_position_ = stream.sinks().tokens() + reserved_span_ + recent_span;
+}
+
+void AnswerKvCache::observe_queries(int layer, const torch::Tensor& queries) {
+  const size_t l = static_cast<size_t>(layer);
+  if (retrieved_done_.at(l)) return;
+  retrieved_done_[l] = true;
+  // The question's mean query over its tokens, flattened over heads (ReKV).
+  const torch::Tensor query = queries.to(torch::kFloat32).mean(1).reshape({-1});
+  retrieved_blocks_[l] = index_.retrieve(layer, query, config_.retrieval, before_block_);
+  if (retrieved_blocks_[l].empty()) return;
+  std::vector<int64_t> indices;
+  for (const ScoredBlock& block : retrieved_blocks_[l]) indices.push_back(block.block_index);
+  const std::vector<LayerKv> fetched = store_.fetch(layer, indices);
+  int64_t span = 0;
+  for (const LayerKv& kv : fetched) span += block_span(layout_, kv.keys.size(1), kv.frame_tokens);
+  assert(span <= reserved_span_);
+  int64_t first = stream_.sinks().tokens() + reserved_span_ - span;  // right-aligned
+  std::vector<torch::Tensor> keys, values, positions;
+  for (const LayerKv& kv : fetched) {
+    keys.push_back(kv.keys);
+    values.push_back(kv.values);
+    positions.push_back(block_positions(layout_, kv.token_offsets, first, kv.keys.device()));
+    first += block_span(layout_, kv.keys.size(1), kv.frame_tokens);
+  }
+  retrieved_[l] = {torch::cat(keys, 1), torch::cat(values, 1), torch::cat(positions, 0)};
+}
+
+void AnswerKvCache::append(int layer, const torch::Tensor& keys, const torch::Tensor& values,
+                           const torch::Tensor& positions) {
+  question_.append(layer, keys, values, positions);
+}
+
+llm::KvView AnswerKvCache::view(int layer) const {
+  const size_t l = static_cast<size_t>(layer);
+  const SinkKv& sinks = stream_.sinks();
+  const torch::Device device = sinks.keys[l].device();
+  std::vector<torch::Tensor> keys = {sinks.keys[l]};
+  std::vector<torch::Tensor> values = {sinks.values[l]};
+  std::vector<torch::Tensor> positions = {sinks.positions(device)};
+  const llm::KvView& retrieved = retrieved_[l];
+  if (retrieved.keys.defined()) {
+    keys.push_back(retrieved.keys);
+    values.push_back(retrieved.values);
+    positions.push_back(retrieved.positions);
+  }
+  int64_t first = sinks.tokens() + reserved_span_;
+  for (const KvBlock* block : recent_) {
+    keys.push_back(block->keys[l]);
+    values.push_back(block->values[l]);
+    positions.push_back(block_positions(layout_, block->token_offsets, first, device));
+    first += block_span(layout_, block->tokens(), block->frame_tokens);
+  }
+  const llm::KvView question = question_.view(layer);
+  if (question.keys.defined()) {
+    keys.push_back(question.keys);
+    values.push_back(question.values);
+    positions.push_back(question.positions);
+  }
+  return {torch::cat(keys, 1), torch::cat(values, 1), torch::cat(positions, 0)};
+}
+
+int64_t AnswerKvCache::length() const {
+  return question_position_ + question_.length();
+}
+
+void AnswerKvCache::truncate(int64_t length) {
+  question_.truncate(length - question_position_);
+}
+
+}  // namespace vigil::memory

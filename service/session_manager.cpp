@@ -1,0 +1,158 @@
+#include "service/session_manager.h"
+
+#include <cstdio>
+
+namespace vigil::service {
+namespace {
+
+// Mirrors one session's ingestion into the registry and the metrics.
+class RegistryObserver final : public IngestObserver {
+ public:
+  RegistryObserver(SessionRegistry& registry, ServiceMetrics& metrics, JsonLog& log, std::string id)
+      : registry_(registry), metrics_(metrics), log_(log), id_(std::move(id)) {}
+
+  void on_progress(const IngestProgress& progress) override {
+    if (progress.tokens_dropped > tokens_dropped_) {
+      metrics_.tokens_dropped.add(static_cast<double>(progress.tokens_dropped - tokens_dropped_));
+      tokens_dropped_ = progress.tokens_dropped;
+    }
+    registry_.update(id_, [&](SessionInfo& info) { copy(progress, info); });
+  }
+
+  void on_finished(const IngestProgress& progress, const std::string& error) override {
+    on_progress(progress);
+    registry_.update(id_, [&](SessionInfo& info) {
+      info.state = error.empty() ? SessionState::kReady : SessionState::kFailed;
+      info.error = error;
+    });
+    if (!error.empty()) log_.warn("session.failed", {{"session", id_}, {"error", error}});
+  }
+
+ private:
+  static void copy(const IngestProgress& progress, SessionInfo& info) {
+    info.frames_ingested = progress.frames_ingested;
+    info.frames_planned = progress.frames_planned;
+    info.frames_dropped = progress.frames_dropped;
+    info.video_seconds = progress.video_seconds;
+    info.tokens_kept = progress.tokens_kept;
+  }
+
+  SessionRegistry& registry_;
+  ServiceMetrics& metrics_;
+  JsonLog& log_;
+  const std::string id_;
+  int64_t tokens_dropped_ = 0;
+};
+
+}  // namespace
+
+SessionManager::SessionManager(const ServiceConfig& config, Engine& engine,
+                               SessionRegistry& registry, ServiceMetrics& metrics, JsonLog& log)
+    : config_(config), engine_(engine), registry_(registry), metrics_(metrics), log_(log) {}
+
+void SessionManager::start(const SessionInfo& info, decoder::MediaSource source, bool live) {
+  IngestRequest request;
+  request.session_id = info.id;
+  request.source = std::move(source);
+  request.live = live;
+  request.frames_per_second = config_.sample_frames_per_second;
+  request.decode_threads = config_.decode_threads;
+  try {
+    engine_.start_ingest(request,
+                         std::make_shared<RegistryObserver>(registry_, metrics_, log_, info.id));
+  } catch (...) {
+    registry_.remove(info.id);
+    publish_counts();
+    throw;
+  }
+  log_.info("session.created", {{"session", info.id},
+                                {"kind", to_string(info.kind)},
+                                {"source", info.source},
+                                {"live", live}});
+}
+
+SessionInfo SessionManager::add_file(const std::string& path, const std::string& display_name,
+                                     int64_t bytes) {
+  SessionInfo info;
+  try {
+    info = registry_.create(SessionKind::kFile, display_name, bytes);
+  } catch (...) {
+    std::remove(path.c_str());
+    throw;
+  }
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    stored_files_[info.id] = path;
+  }
+  publish_counts();
+  try {
+    start(info, decoder::MediaSource::file(path), /*live=*/false);
+  } catch (...) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    stored_files_.erase(info.id);
+    std::remove(path.c_str());
+    throw;
+  }
+  return info;
+}
+
+SessionInfo SessionManager::add_file_url(const std::string& url) {
+  const SessionInfo info = registry_.create(SessionKind::kFile, url);
+  publish_counts();
+  start(info, decoder::MediaSource::url(url), /*live=*/false);
+  return info;
+}
+
+SessionInfo SessionManager::add_stream(const std::string& url) {
+  const SessionInfo info = registry_.create(SessionKind::kStream, url);
+  publish_counts();
+  start(info, decoder::MediaSource::url(url), /*live=*/true);
+  return info;
+}
+
+SessionInfo SessionManager::add_realtime() {
+  const SessionInfo info = registry_.create(SessionKind::kRealtime, "pushed stream");
+  publish_counts();
+  log_.info("session.created", {{"session", info.id}, {"kind", "realtime"}});
+  return info;
+}
+
+void SessionManager::start_push(const std::string& id,
+                                std::shared_ptr<decoder::PushSource> source) {
+  const std::optional<SessionInfo> info = registry_.get(id);
+  if (!info) return;
+  start(*info, decoder::MediaSource::push(std::move(source), ""), /*live=*/true);
+}
+
+bool SessionManager::remove(const std::string& id) {
+  if (!registry_.get(id)) return false;
+  registry_.update(id, [](SessionInfo& info) { info.state = SessionState::kClosed; });
+  engine_.stop_ingest(id);
+  std::string path;
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    const auto it = stored_files_.find(id);
+    if (it != stored_files_.end()) {
+      path = it->second;
+      stored_files_.erase(it);
+    }
+  }
+  if (!path.empty()) std::remove(path.c_str());
+  const bool removed = registry_.remove(id);
+  publish_counts();
+  if (removed) log_.info("session.deleted", {{"session", id}});
+  return removed;
+}
+
+void SessionManager::close_all() {
+  for (SessionKind kind : {SessionKind::kFile, SessionKind::kStream, SessionKind::kRealtime}) {
+    for (const SessionInfo& info : registry_.list(kind)) remove(info.id);
+  }
+}
+
+void SessionManager::publish_counts() {
+  metrics_.sessions_active.set(registry_.open_sessions());
+  metrics_.streams_active.set(registry_.open_streams());
+}
+
+}  // namespace vigil::service

@@ -1,0 +1,469 @@
+// End to end: starts the real `vigil serve` on the tiny Qwen2 fixture and talks to it with
+// real clients: curl (uploads, errors, SSE), the official openai npm client, the ws npm
+// client and Python's websockets (realtime sessions pushing a real video), and raw sockets
+// that misbehave. After each bad input a request proves the server still serves, and the
+// registry and metrics show that nothing leaked.
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <csignal>
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <thread>
+
+#include "tests/support/test_support.h"
+
+namespace vigil {
+namespace {
+
+using nlohmann::json;
+using testing::run_command;
+using testing::shell_quote;
+
+const std::string kKey = "test-key";
+const std::string kModel = "qwen2_gqa3_untied";
+
+struct HttpResult {
+  int status = 0;
+  std::string body;
+  json as_json() const { return json::parse(body, nullptr, false); }
+};
+
+class ApiServer : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    dir_ = new testing::TempDir();
+    port_ = testing::free_tcp_port();
+    server_ = new testing::BackgroundProcess(serve_command(*dir_, port_));
+    ASSERT_TRUE(testing::wait_for_tcp_port(port_, 120000)) << "vigil serve did not start";
+    const std::string video = testing::opencv_sample("vtest.avi");
+    // The first 30 s of the sample as MPEG-TS: what a live client pushes.
+    ASSERT_EQ(
+        run_command("ffmpeg -v error -y -i " + shell_quote(video) +
+                    " -t 30 -c:v mpeg2video -q:v 6 -f mpegts " + shell_quote(dir_->file("live.ts")))
+            .exit_code,
+        0);
+  }
+
+  static void TearDownTestSuite() {
+    delete server_;
+    server_ = nullptr;
+    delete dir_;
+    dir_ = nullptr;
+  }
+
+  static std::string serve_command(const testing::TempDir& dir, int port) {
+    return "echo $$ > " + shell_quote(dir.file("server.pid")) + "; exec " +
+           std::string(VIGIL_BINARY) + " serve --model " +
+           shell_quote(std::string(VIGIL_SOURCE_DIR) + "/tests/fixtures/" + kModel) + " --port " +
+           std::to_string(port) + " --data-dir " + shell_quote(dir.file("data")) + " --api-keys " +
+           kKey +
+           " --max-body-bytes 65536 --max-upload-bytes 20000000 --max-message-bytes 4194304"
+           " --write-queue 16 --read-timeout-seconds 10 --workers 2 --max-tokens-limit 3500"
+           " 2>>" +
+           shell_quote(dir.file("server.log"));
+  }
+
+  static std::string base() { return "http://127.0.0.1:" + std::to_string(port_); }
+
+  // curl with the API key (unless key is empty); args are curl arguments.
+  static HttpResult curl(const std::string& args, const std::string& key = kKey) {
+    const std::string body_file = dir_->file("response.body");
+    std::string command = "curl -sS -o " + shell_quote(body_file) + " -w '%{http_code}' ";
+    if (!key.empty()) command += "-H " + shell_quote("Authorization: Bearer " + key) + " ";
+    const testing::CommandResult result = run_command(command + args);
+    HttpResult http;
+    http.status = std::atoi(result.output.c_str());
+    const std::vector<uint8_t> body = testing::read_file(body_file);
+    http.body.assign(body.begin(), body.end());
+    return http;
+  }
+
+  static HttpResult get(const std::string& path) { return curl(shell_quote(base() + path)); }
+  static HttpResult post_json(const std::string& path, const std::string& body) {
+    return curl("-H 'Content-Type: application/json' --data-binary " + shell_quote(body) + " " +
+                shell_quote(base() + path));
+  }
+
+  static double metric(const std::string& series) {
+    const HttpResult result = curl(shell_quote(base() + "/metrics"), "");
+    size_t at = 0;
+    while ((at = result.body.find(series + " ", at)) != std::string::npos) {
+      if (at == 0 || result.body[at - 1] == '\n')
+        return std::stod(result.body.substr(at + series.size()));
+      at += series.size();
+    }
+    return -1;
+  }
+
+  static void expect_serving() {
+    const HttpResult health = get("/health/live");
+    EXPECT_EQ(health.status, 200);
+    EXPECT_EQ(health.as_json().value("status", ""), "ok");
+  }
+
+  static void expect_error(const HttpResult& result, int status, const std::string& code) {
+    EXPECT_EQ(result.status, status) << result.body;
+    const json body = result.as_json();
+    ASSERT_TRUE(body.is_object() && body.contains("error")) << result.body;
+    EXPECT_EQ(body["error"].value("code", ""), code) << result.body;
+    EXPECT_TRUE(body["error"]["message"].is_string());
+    EXPECT_TRUE(body["error"]["type"].is_string());
+  }
+
+  // Polls until ready (returns it) or failed; fails the test after a generous deadline.
+  static json wait_until_ingested(const std::string& id) {
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(180);
+    json info;
+    while (std::chrono::steady_clock::now() < deadline) {
+      info = get("/v1/files/" + id).as_json();
+      if (info.value("status", "") != "ingesting") return info;
+      std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    }
+    ADD_FAILURE() << "still ingesting: " << info.dump();
+    return info;
+  }
+
+  static int upload_files_left() {
+    int count = 0;
+    for (const auto& entry : std::filesystem::directory_iterator(dir_->file("data") + "/uploads")) {
+      (void)entry;
+      ++count;
+    }
+    return count;
+  }
+
+  static std::string upload_raw() {
+    const HttpResult result = curl("-H 'Content-Type: video/x-msvideo' --data-binary @" +
+                                   shell_quote(testing::opencv_sample("vtest.avi")) + " " +
+                                   shell_quote(base() + "/v1/files"));
+    EXPECT_EQ(result.status, 202) << result.body;
+    return result.as_json().value("id", "");
+  }
+
+  // Polls a condition (the server acts asynchronously) with a deadline.
+  template <typename Condition>
+  static bool eventually(Condition&& condition, int seconds = 30) {
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(seconds);
+    while (std::chrono::steady_clock::now() < deadline) {
+      if (condition()) return true;
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    return condition();
+  }
+
+  static json run_script(const std::string& command) {
+    const testing::CommandResult result = run_command(command);
+    EXPECT_EQ(result.exit_code, 0) << command;
+    const size_t last_line = result.output.find_last_of('\n', result.output.size() - 2);
+    const std::string line =
+        last_line == std::string::npos ? result.output : result.output.substr(last_line + 1);
+    const json parsed = json::parse(line, nullptr, false);
+    EXPECT_FALSE(parsed.is_discarded()) << result.output;
+    return parsed;
+  }
+
+  static std::string python(const std::string& mode, const std::string& extra = "") {
+    return "/usr/bin/python3 " + std::string(VIGIL_SOURCE_DIR) + "/tests/api/realtime_client.py " +
+           mode + " 127.0.0.1 " + std::to_string(port_) + " " + kKey + " " + extra;
+  }
+
+  static bool no_realtime_sessions() {
+    const json streams = get("/v1/streams").as_json();
+    return streams.contains("data") && streams["data"].empty();
+  }
+
+  static testing::TempDir* dir_;
+  static testing::BackgroundProcess* server_;
+  static int port_;
+};
+
+testing::TempDir* ApiServer::dir_ = nullptr;
+testing::BackgroundProcess* ApiServer::server_ = nullptr;
+int ApiServer::port_ = 0;
+
+TEST_F(ApiServer, HealthAndMetricsArePublicTheRestNeedsAKey) {
+  EXPECT_EQ(curl(shell_quote(base() + "/health/live"), "").status, 200);
+  EXPECT_EQ(curl(shell_quote(base() + "/health/ready"), "").status, 200);
+  const HttpResult metrics = curl(shell_quote(base() + "/metrics"), "");
+  EXPECT_EQ(metrics.status, 200);
+  EXPECT_NE(metrics.body.find("# TYPE vigil_time_to_first_token_seconds histogram"),
+            std::string::npos);
+  EXPECT_NE(metrics.body.find("vigil_queue_depth{queue=\"question\"}"), std::string::npos);
+  expect_error(curl(shell_quote(base() + "/v1/models"), ""), 401, "missing_api_key");
+  expect_error(curl(shell_quote(base() + "/v1/models"), "wrong"), 401, "invalid_api_key");
+  const HttpResult models = get("/v1/models");
+  ASSERT_EQ(models.status, 200);
+  EXPECT_EQ(models.as_json()["data"][0]["id"], kModel);
+  EXPECT_EQ(models.as_json()["data"][0]["has_vision"], false);
+}
+
+TEST_F(ApiServer, MultipartUploadIngestsTheRealVideoThenDeleteRemovesIt) {
+  const double sessions_before = metric("vigil_sessions_active");
+  const HttpResult created = curl("-F file=@" + shell_quote(testing::opencv_sample("vtest.avi")) +
+                                  " " + shell_quote(base() + "/v1/files"));
+  ASSERT_EQ(created.status, 202) << created.body;
+  const std::string id = created.as_json()["id"];
+  EXPECT_EQ(id.rfind("file-", 0), 0u);
+  EXPECT_EQ(created.as_json()["source"], "vtest.avi");
+  const json ready = wait_until_ingested(id);
+  EXPECT_EQ(ready["status"], "ready") << ready.dump();
+  // 79.5 s of video sampled at 1 frame/s.
+  EXPECT_EQ(ready["frames_planned"], 80);
+  EXPECT_EQ(ready["frames_ingested"], 80);
+  EXPECT_DOUBLE_EQ(ready["progress"].get<double>(), 1.0);
+  EXPECT_EQ(ready["bytes"], 8131690);
+  bool listed = false;
+  const json files = get("/v1/files").as_json();
+  for (const json& file : files["data"]) listed = listed || file["id"] == id;
+  EXPECT_TRUE(listed);
+  EXPECT_GE(metric("vigil_ingest_frames_total"), 80);
+
+  // A question about it: honest refusal by a model without a vision tower.
+  const HttpResult video_question = post_json(
+      "/v1/chat/completions",
+      json{{"messages",
+            {{{"role", "user"},
+              {"content",
+               {{{"type", "video_url"}, {"video_url", {{"url", id}, {"start_seconds", 1}}}},
+                {{"type", "text"}, {"text", "what happens?"}}}}}}}}
+          .dump());
+  expect_error(video_question, 501, "video_unsupported");
+  EXPECT_NE(video_question.body.find("has no vision tower"), std::string::npos);
+
+  const HttpResult deleted = curl("-X DELETE " + shell_quote(base() + "/v1/files/" + id));
+  EXPECT_EQ(deleted.status, 200);
+  EXPECT_EQ(deleted.as_json()["deleted"], true);
+  expect_error(get("/v1/files/" + id), 404, "not_found");
+  expect_error(curl("-X DELETE " + shell_quote(base() + "/v1/files/" + id)), 404, "not_found");
+  EXPECT_EQ(upload_files_left(), 0);
+  EXPECT_EQ(metric("vigil_sessions_active"), sessions_before);
+}
+
+TEST_F(ApiServer, RawUploadUrlPolicyAndMediaTypes) {
+  const std::string id = upload_raw();
+  ASSERT_FALSE(id.empty());
+  EXPECT_EQ(curl("-X DELETE " + shell_quote(base() + "/v1/files/" + id)).status, 200);
+  expect_error(post_json("/v1/files", R"({"url": "http://127.0.0.1:1/x.mp4"})"), 400,
+               "private_url");
+  expect_error(post_json("/v1/files", R"({"url": "file:///etc/passwd"})"), 400, "invalid_url");
+  expect_error(post_json("/v1/files", R"({"url": 5})"), 400, "invalid_request");
+  expect_error(post_json("/v1/streams", R"({"url": "rtsp://10.1.2.3/live"})"), 400, "private_url");
+  expect_error(post_json("/v1/streams", R"({"uri": "rtsp://x"})"), 400, "invalid_request");
+  expect_error(curl("-H 'Content-Type: text/plain' --data-binary hello " +
+                    shell_quote(base() + "/v1/files")),
+               415, "unsupported_media_type");
+  expect_error(curl("-F file=@/dev/null " + shell_quote(base() + "/v1/files")), 400, "empty_file");
+  expect_error(get("/v1/streams/stream-nope"), 404, "not_found");
+  EXPECT_EQ(upload_files_left(), 0);
+  expect_serving();
+}
+
+TEST_F(ApiServer, ChatCompletionsWithCurlPlainAndStreamed) {
+  const std::string request =
+      R"({"model": "qwen2_gqa3_untied", "messages": [{"role": "user", "content": "Hi"}],
+          "max_tokens": 8, "temperature": 0, "seed": 3})";
+  const HttpResult first = post_json("/v1/chat/completions", request);
+  ASSERT_EQ(first.status, 200) << first.body;
+  const json completion = first.as_json();
+  EXPECT_EQ(completion["object"], "chat.completion");
+  EXPECT_EQ(completion["model"], kModel);
+  EXPECT_EQ(completion["choices"][0]["message"]["role"], "assistant");
+  EXPECT_GT(completion["usage"]["prompt_tokens"].get<int>(), 0);
+  EXPECT_GT(completion["usage"]["completion_tokens"].get<int>(), 0);
+  EXPECT_LE(completion["usage"]["completion_tokens"].get<int>(), 8);
+  // Greedy: the same answer again.
+  EXPECT_EQ(post_json("/v1/chat/completions", request).as_json()["choices"][0]["message"],
+            completion["choices"][0]["message"]);
+
+  const testing::CommandResult streamed =
+      run_command("curl -sS -N -H 'Authorization: Bearer " + kKey +
+                  "' -H 'Content-Type: application/json' --data-binary " +
+                  shell_quote(R"({"messages": [{"role": "user", "content": "Hi"}], "max_tokens": 8,
+                     "temperature": 0, "seed": 3, "stream": true,
+                     "stream_options": {"include_usage": true}})") +
+                  " " + shell_quote(base() + "/v1/chat/completions"));
+  ASSERT_EQ(streamed.exit_code, 0);
+  std::string text;
+  int usage_chunks = 0;
+  size_t at = 0;
+  std::string last_data;
+  while ((at = streamed.output.find("data: ", at)) != std::string::npos) {
+    const size_t end = streamed.output.find("\n\n", at);
+    last_data = streamed.output.substr(at + 6, end - at - 6);
+    at = end;
+    if (last_data == "[DONE]") break;
+    const json chunk = json::parse(last_data);
+    EXPECT_EQ(chunk["object"], "chat.completion.chunk");
+    if (chunk.contains("usage")) ++usage_chunks;
+    if (!chunk["choices"].empty()) text += chunk["choices"][0]["delta"].value("content", "");
+  }
+  EXPECT_EQ(last_data, "[DONE]");
+  EXPECT_EQ(usage_chunks, 1);
+  EXPECT_EQ(text, completion["choices"][0]["message"]["content"]);
+  EXPECT_GT(metric("vigil_time_to_first_token_seconds_count"), 0);
+}
+
+TEST_F(ApiServer, BadRequestsGetClearErrorsAndTheServerKeepsServing) {
+  expect_error(post_json("/v1/chat/completions", "{\"messages\": ["), 400, "invalid_json");
+  expect_error(post_json("/v1/chat/completions", R"({"messages": "hi"})"), 400, "invalid_request");
+  const HttpResult wrong_type =
+      post_json("/v1/chat/completions",
+                R"({"messages": [{"role": "user", "content": "x"}], "max_tokens": "ten"})");
+  expect_error(wrong_type, 400, "invalid_request");
+  EXPECT_EQ(wrong_type.as_json()["error"]["param"], "max_tokens");
+  expect_error(post_json("/v1/chat/completions",
+                         R"({"messages": [{"role": "user", "content": [{"type": "video_url",
+                             "video_url": {"url": "file-0000"}}]}]})"),
+               404, "not_found");
+  expect_error(post_json("/v1/chat/completions",
+                         R"({"model": "gpt-4o", "messages": [{"role": "user", "content": "x"}]})"),
+               404, "model_not_found");
+  expect_error(get("/v1/nowhere"), 404, "unknown_route");
+  expect_error(curl("-X PUT " + shell_quote(base() + "/v1/files")), 405, "method_not_allowed");
+  expect_error(get("/v1/realtime"), 426, "websocket_required");
+  // 100 kB of JSON against a 64 kB limit: refused from the Content-Length, before reading.
+  const std::string big =
+      "{\"messages\": [{\"role\": \"user\", \"content\": \"" + std::string(100000, 'a') + "\"}]}";
+  std::ofstream(dir_->file("big.json")) << big;
+  expect_error(curl("-H 'Content-Type: application/json' --data-binary @" +
+                    shell_quote(dir_->file("big.json")) + " " +
+                    shell_quote(base() + "/v1/chat/completions")),
+               413, "body_too_large");
+  // Chunked, so the limit is hit while reading.
+  expect_error(curl("-H 'Content-Type: application/json' -H 'Transfer-Encoding: chunked' "
+                    "--data-binary @" +
+                    shell_quote(dir_->file("big.json")) + " " +
+                    shell_quote(base() + "/v1/chat/completions")),
+               413, "body_too_large");
+  // Not HTTP at all.
+  const testing::CommandResult garbage =
+      run_command("printf 'NOT HTTP\\r\\n\\r\\n' | curl -sS --max-time 5 telnet://127.0.0.1:" +
+                  std::to_string(port_) + " || true");
+  EXPECT_NE(garbage.output.find("invalid_http"), std::string::npos) << garbage.output;
+  expect_serving();
+}
+
+TEST_F(ApiServer, OfficialOpenAiNpmClient) {
+  const std::string id = upload_raw();
+  const json summary =
+      run_script("node " + std::string(VIGIL_SOURCE_DIR) + "/tests/api/openai_client.cjs " +
+                 base() + "/v1 " + kKey + " " + kModel + " " + id);
+  EXPECT_EQ(summary["plain"]["object"], "chat.completion");
+  EXPECT_GT(summary["plain"]["usage"]["completion_tokens"].get<int>(), 0);
+  EXPECT_EQ(summary["streamed"]["text"], summary["plain"]["text"]);
+  EXPECT_GT(summary["streamed"]["chunks"].get<int>(), 2);
+  EXPECT_EQ(summary["streamed"]["usage"]["completion_tokens"],
+            summary["plain"]["usage"]["completion_tokens"]);
+  EXPECT_EQ(summary["video"]["status"], 501);
+  EXPECT_EQ(summary["video"]["code"], "video_unsupported");
+  EXPECT_EQ(curl("-X DELETE " + shell_quote(base() + "/v1/files/" + id)).status, 200);
+}
+
+TEST_F(ApiServer, WsNpmRealtimeSessionPushesVideoWhileAnswering) {
+  const json summary =
+      run_script("node " + std::string(VIGIL_SOURCE_DIR) +
+                 "/tests/api/ws_realtime.cjs ws://127.0.0.1:" + std::to_string(port_) +
+                 "/v1/realtime " + kKey + " " + dir_->file("live.ts"));
+  EXPECT_EQ(summary["session"].get<std::string>().rfind("rt-", 0), 0u);
+  ASSERT_EQ(summary["errors"].size(), 1u) << summary.dump();
+  EXPECT_EQ(summary["errors"][0]["code"], "video_unsupported");
+  EXPECT_EQ(summary["errors"][0]["event_id"], "video-q");
+  ASSERT_EQ(summary["done"].size(), 3u) << summary.dump();
+  for (const json& response : summary["done"]) {
+    EXPECT_TRUE(response["status"] == "completed" || response["status"] == "incomplete");
+    EXPECT_GT(response["usage"]["output_tokens"].get<int>(), 0);
+  }
+  EXPECT_GT(summary["deltas"].get<int>(), 0);
+  EXPECT_GT(summary["committed"].get<int>(), 10);
+  const int final_frames = summary["last_progress"]["frames_ingested"];
+  EXPECT_GE(final_frames, 20) << summary.dump();  // 30 s pushed at 1 frame/s
+  // The first answer came while ingestion was still going on.
+  EXPECT_LT(summary["frames_at_answers"][0].get<int>(), final_frames);
+  EXPECT_TRUE(eventually([] { return no_realtime_sessions(); }));
+}
+
+TEST_F(ApiServer, PythonWebsocketsSessionSurvivesBadEvents) {
+  const json summary = run_script(python("session", dir_->file("live.ts")));
+  EXPECT_EQ(summary["errors"], json({"invalid_json", "unknown_event", "invalid_session_field"}))
+      << summary.dump();
+  EXPECT_EQ(summary["updated"]["include_video"], false);
+  EXPECT_EQ(summary["updated"]["max_output_tokens"], 5);
+  ASSERT_EQ(summary["done"].size(), 3u);
+  for (const json& response : summary["done"]) {
+    EXPECT_EQ(response["status"], "incomplete");  // stopped at max_output_tokens 5
+    EXPECT_EQ(response["usage"]["output_tokens"], 5);
+  }
+  EXPECT_GE(summary["final_progress"]["frames_ingested"].get<int>(), 20) << summary.dump();
+  EXPECT_EQ(summary["final_progress"]["status"], "ingesting");
+  EXPECT_TRUE(eventually([] { return no_realtime_sessions(); }));
+  expect_serving();
+}
+
+TEST_F(ApiServer, OversizedAndInvalidWebSocketFramesCloseOnlyThatSocket) {
+  const json oversize = run_script(python("oversize"));
+  EXPECT_EQ(oversize["code"], 1009);
+  const json bad = run_script(python("badframe"));
+  EXPECT_EQ(bad["handshake"], "HTTP/1.1 101 Switching Protocols");
+  EXPECT_EQ(bad["close_code"], 1002);
+  EXPECT_TRUE(eventually([] { return no_realtime_sessions(); }));
+  expect_serving();
+}
+
+TEST_F(ApiServer, SlowRealtimeReaderIsDropped) {
+  const double drops = metric("vigil_realtime_drops_total");
+  const json slow = run_script(python("slow"));
+  EXPECT_NE(slow["code"], "timeout") << slow.dump();
+  EXPECT_TRUE(eventually([&] { return metric("vigil_realtime_drops_total") > drops; }));
+  EXPECT_TRUE(eventually([] { return no_realtime_sessions(); }));
+  expect_serving();
+}
+
+TEST_F(ApiServer, ClientLeavingMidAnswerCancelsIt) {
+  const double cancelled = metric("vigil_answers_cancelled_total");
+  const json result = run_script(python("disconnect-answer"));
+  EXPECT_GE(result["got_deltas"].get<int>(), 3);
+  EXPECT_TRUE(eventually([&] { return metric("vigil_answers_cancelled_total") > cancelled; }));
+  expect_serving();
+}
+
+TEST_F(ApiServer, ClientLeavingMidUploadLeavesNothing) {
+  const size_t files_before = get("/v1/files").as_json()["data"].size();
+  run_script(python("disconnect-upload"));
+  EXPECT_TRUE(eventually([] { return upload_files_left() == 0; }));
+  EXPECT_EQ(get("/v1/files").as_json()["data"].size(), files_before);
+  expect_serving();
+}
+
+// A second server: SIGTERM while an answer streams lets the answer finish, then exits 0.
+TEST_F(ApiServer, SigtermLetsTheAnswerInFlightFinish) {
+  testing::TempDir dir;
+  const int port = testing::free_tcp_port();
+  // The inner shell execs vigil (server.pid is its pid); the outer one records its exit code.
+  testing::BackgroundProcess server("sh -c " + shell_quote(serve_command(dir, port)) +
+                                    "; echo $? > " + shell_quote(dir.file("exit_code")));
+  ASSERT_TRUE(testing::wait_for_tcp_port(port, 120000));
+  testing::BackgroundProcess client(
+      "curl -sS -N -H 'Authorization: Bearer " + kKey +
+      "' -H 'Content-Type: application/json' --data-binary " +
+      shell_quote(R"({"messages": [{"role": "user", "content": "Tell a story"}],
+                     "max_tokens": 3000, "stream": true})") +
+      " http://127.0.0.1:" + std::to_string(port) + "/v1/chat/completions > " +
+      shell_quote(dir.file("answer.txt")));
+  ASSERT_TRUE(eventually([&] { return testing::read_file(dir.file("answer.txt")).size() > 200; }));
+  const std::vector<uint8_t> pid_text = testing::read_file(dir.file("server.pid"));
+  const pid_t pid = std::atoi(std::string(pid_text.begin(), pid_text.end()).c_str());
+  ASSERT_GT(pid, 0);
+  ASSERT_EQ(::kill(pid, SIGTERM), 0);
+  ASSERT_TRUE(eventually([&] { return testing::file_exists(dir.file("exit_code")); }, 60));
+  const std::vector<uint8_t> code = testing::read_file(dir.file("exit_code"));
+  EXPECT_EQ(std::string(code.begin(), code.end()), "0\n");
+  const std::vector<uint8_t> answer = testing::read_file(dir.file("answer.txt"));
+  const std::string text(answer.begin(), answer.end());
+  EXPECT_NE(text.find("data: [DONE]"), std::string::npos)
+      << text.substr(text.size() > 300 ? text.size() - 300 : 0);
+}
+
+}  // namespace
+}  // namespace vigil

@@ -1,0 +1,287 @@
+// Answering from a stream's memory: with no token drop, no quantization, an encoder window
+// that holds everything and every block retrieved, the question's logits equal a full-context
+// forward (tiny Qwen2 fixture, CPU fp32), with the retrieved blocks fetched through the host
+// and disk tiers; a block planted with keys that match the question is always retrieved, in
+// time order; the encoder's window keeps window_tokens.
+#include "memory/answer_kv_cache.h"
+
+#include <gtest/gtest.h>
+
+#include "llm/checkpoint.h"
+#include "llm/qwen2_model.h"
+#include "memory/stream_memory.h"
+#include "tests/support/test_support.h"
+
+namespace vigil::memory {
+namespace {
+
+const std::string kFixtures = VIGIL_FIXTURES;
+
+std::unique_ptr<llm::Qwen2Model> load_model(const std::string& name) {
+  const std::string dir = kFixtures + "/" + name;
+  const llm::Checkpoint checkpoint = llm::Checkpoint::open(dir);
+  return llm::Qwen2Model::load(checkpoint,
+                               llm::qwen2_config_of_checkpoint(checkpoint.config(), dir),
+                               torch::kCPU, torch::kFloat32);
+}
+
+double relative_error(const torch::Tensor& ours, const torch::Tensor& reference) {
+  return (ours - reference).abs().max().item<double>() / reference.abs().max().item<double>();
+}
+
+SinkKv encode_sinks(const llm::Qwen2Model& model, const torch::Tensor& ids) {
+  const int layers = static_cast<int>(model.config().num_layers);
+  llm::ContiguousKvCache prompt(layers);
+  model.forward(model.embed(ids), torch::arange(ids.size(0)), prompt);
+  return SinkKv::capture(prompt, layers);
+}
+
+AttentionShape shape_of(const llm::Qwen2Model& model) {
+  return {model.config().num_layers, model.config().num_heads, model.config().head_dim};
+}
+
+FrameInfo frame_info(int64_t index, int64_t tokens) {
+  return {index, static_cast<double>(index), static_cast<double>(index + 1), tokens,
+          torch::arange(tokens)};
+}
+
+struct ExactnessCase {
+  std::string fixture;
+  int64_t frames_per_forward;
+  int64_t host_blocks;  // host budget in blocks (the rest spills to disk)
+};
+
+class AnswerExactness : public ::testing::TestWithParam<ExactnessCase> {};
+
+TEST_P(AnswerExactness, LogitsEqualAFullContextForward) {
+  const ExactnessCase param = GetParam();
+  torch::manual_seed(11);
+  const std::unique_ptr<llm::Qwen2Model> model = load_model(param.fixture);
+  const llm::Qwen2Config& config = model->config();
+  const int64_t vocab = config.vocab_size, hidden = config.hidden_size;
+  const int64_t frames = 8, tokens_per_frame = 6;
+  const torch::Tensor sink_ids = torch::randint(vocab, {7});
+  const torch::Tensor question_ids = torch::randint(vocab, {5});
+  // "Frames": random video-token embeddings at the scale of the token embeddings.
+  const double scale = model->embed(torch::arange(vocab)).std().item<double>();
+  const torch::Tensor video = torch::randn({frames * tokens_per_frame, hidden}) * scale;
+
+  // Reference: one forward over [system prompt][frames][question] at positions 0..L-1.
+  const torch::Tensor all = torch::cat({model->embed(sink_ids), video, model->embed(question_ids)});
+  llm::ContiguousKvCache full(static_cast<int>(config.num_layers));
+  const torch::Tensor expected =
+      model->logits(model->forward(all, torch::arange(all.size(0)), full))
+          .narrow(0, all.size(0) - question_ids.size(0), question_ids.size(0));
+
+  testing::TempDir dir;
+  StreamMemoryConfig memory_config;
+  memory_config.streaming.window_tokens = 1 << 30;  // holds everything
+  memory_config.tiers.quantize = false;
+  memory_config.answer.retrieval.min_blocks = frames;  // k = every candidate
+  memory_config.answer.retrieval.max_blocks = frames;
+  memory_config.answer.recent_tokens = 2 * tokens_per_frame;  // the last 2 frames
+  const int64_t block_bytes = 2 * config.num_layers * config.num_kv_heads * tokens_per_frame *
+                              config.head_dim * static_cast<int64_t>(sizeof(float));
+  memory_config.tiers.host_bytes = param.host_blocks * block_bytes;
+  memory_config.tiers.gpu_bytes = 3 * block_bytes / config.num_layers;
+  StreamMemory memory(encode_sinks(*model, sink_ids), shape_of(*model), memory_config, torch::kCPU,
+                      torch::kFloat32, SegmentStore::open(dir.file("stream")));
+  for (int64_t first = 0; first < frames; first += param.frames_per_forward) {
+    std::vector<FrameInfo> chunk;
+    for (int64_t f = first; f < std::min(frames, first + param.frames_per_forward); ++f) {
+      chunk.push_back(frame_info(f, tokens_per_frame));
+    }
+    const int64_t tokens = static_cast<int64_t>(chunk.size()) * tokens_per_frame;
+    model->forward(video.narrow(0, first * tokens_per_frame, tokens),
+                   memory.encoder().frame_positions(chunk), memory.encoder());
+    memory.commit_frames(chunk);
+  }
+
+  const std::unique_ptr<AnswerKvCache> answer = memory.answer_cache();
+  ASSERT_EQ(answer->question_position(), sink_ids.size(0) + frames * tokens_per_frame);
+  const int64_t q0 = answer->question_position();
+  const torch::Tensor ours = model->logits(model->forward(
+      model->embed(question_ids), torch::arange(q0, q0 + question_ids.size(0)), *answer));
+  EXPECT_LE(relative_error(ours, expected), 1e-4);
+
+  // Every layer retrieved every block before the recent two, in time order.
+  EXPECT_EQ(answer->recent_blocks(), (std::vector<int64_t>{frames - 2, frames - 1}));
+  for (const std::vector<ScoredBlock>& layer : answer->retrieved()) {
+    ASSERT_EQ(static_cast<int64_t>(layer.size()), frames - 2);
+    for (int64_t b = 0; b < frames - 2; ++b)
+      EXPECT_EQ(layer[static_cast<size_t>(b)].block_index, b);
+  }
+  // Decoding continues at length(), still equal to the full forward.
+  const torch::Tensor next = torch::tensor({static_cast<int64_t>(17)});
+  const torch::Tensor step =
+      model->logits(model->forward(model->embed(next), torch::tensor({answer->length()}), *answer));
+  const torch::Tensor full_step =
+      model->logits(model->forward(model->embed(next), torch::tensor({all.size(0)}), full));
+  EXPECT_EQ(answer->length(), all.size(0) + 1);
+  EXPECT_LE(relative_error(step, full_step), 1e-4);
+
+  const TierCounters counters = memory.store().counters();
+  EXPECT_EQ(counters.blocks_put, frames);
+  if (param.host_blocks < frames) {
+    EXPECT_GT(counters.disk_reads, 0);
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Fixtures, AnswerExactness,
+                         ::testing::Values(ExactnessCase{"qwen2_gqa3_untied", 1, 100},
+                                           ExactnessCase{"qwen2_gqa3_untied", 3, 2},
+                                           ExactnessCase{"llava_ov_tiny", 2, 3}),
+                         [](const ::testing::TestParamInfo<ExactnessCase>& info) {
+                           return std::to_string(info.index) + "_" +
+                                  std::to_string(info.param.frames_per_forward) +
+                                  "_frames_per_forward_host_" +
+                                  std::to_string(info.param.host_blocks);
+                         });
+
+// The error the cold tiers' quantization adds to the answer's logits (everything else as in
+// the exactness test: the retrieved blocks come back quantized, sinks and recent blocks exact).
+TEST(AnswerQuantization, LogitErrorPerSettingIsMeasuredAndBounded) {
+  torch::manual_seed(12);
+  const std::unique_ptr<llm::Qwen2Model> model = load_model("qwen2_gqa3_untied");
+  const llm::Qwen2Config& config = model->config();
+  const int64_t frames = 8, tokens_per_frame = 40;
+  const torch::Tensor sink_ids = torch::randint(config.vocab_size, {7});
+  const torch::Tensor question_ids = torch::randint(config.vocab_size, {5});
+  const double scale = model->embed(torch::arange(config.vocab_size)).std().item<double>();
+  const torch::Tensor video = torch::randn({frames * tokens_per_frame, config.hidden_size}) * scale;
+  const torch::Tensor all = torch::cat({model->embed(sink_ids), video, model->embed(question_ids)});
+  llm::ContiguousKvCache full(static_cast<int>(config.num_layers));
+  const torch::Tensor expected =
+      model->logits(model->forward(all, torch::arange(all.size(0)), full))
+          .narrow(0, all.size(0) - question_ids.size(0), question_ids.size(0));
+  std::vector<double> errors;
+  for (const int bits : {2, 4, 8}) {
+    StreamMemoryConfig memory_config;
+    memory_config.streaming.window_tokens = 1 << 30;
+    memory_config.tiers.quantize = true;
+    memory_config.tiers.quantization.key_bits = bits;
+    memory_config.tiers.quantization.value_bits = bits;
+    memory_config.answer.retrieval.min_blocks = frames;
+    memory_config.answer.retrieval.max_blocks = frames;
+    memory_config.answer.recent_tokens = 2 * tokens_per_frame;
+    StreamMemory memory(encode_sinks(*model, sink_ids), shape_of(*model), memory_config,
+                        torch::kCPU, torch::kFloat32, nullptr);
+    std::vector<FrameInfo> chunk;
+    for (int64_t f = 0; f < frames; ++f) chunk.push_back(frame_info(f, tokens_per_frame));
+    model->forward(video, memory.encoder().frame_positions(chunk), memory.encoder());
+    memory.commit_frames(chunk);
+    const std::unique_ptr<AnswerKvCache> answer = memory.answer_cache();
+    const int64_t q0 = answer->question_position();
+    const torch::Tensor ours = model->logits(model->forward(
+        model->embed(question_ids), torch::arange(q0, q0 + question_ids.size(0)), *answer));
+    errors.push_back(relative_error(ours, expected));
+    std::printf("[ logits    ] %d-bit KIVI (group 32) tiers: relative logit error %.2e\n", bits,
+                errors.back());
+  }
+  EXPECT_GT(errors[0], errors[1]);  // fewer bits, more error
+  EXPECT_GT(errors[1], errors[2]);
+  EXPECT_LT(errors[2], 1e-2);
+}
+
+// Commits one block of random keys (or the given ones) through the encoder cache's API.
+void commit_block(StreamMemory& memory, int64_t index, const std::vector<torch::Tensor>& keys) {
+  StreamingKvCache& encoder = memory.encoder();
+  const std::vector<FrameInfo> frame = {frame_info(index, keys.front().size(1))};
+  const torch::Tensor positions = encoder.frame_positions(frame);
+  for (size_t l = 0; l < keys.size(); ++l) {
+    encoder.append(static_cast<int>(l), keys[l], torch::randn_like(keys[l]), positions);
+  }
+  memory.commit_frames(frame);
+}
+
+TEST(AnswerRetrieval, APlantedBlockIsAlwaysRetrievedInTimeOrder) {
+  constexpr int64_t kLayers = 2, kKvHeads = 2, kHeads = 4, kHeadDim = 16, kTokens = 8;
+  for (const BlockMetric metric : {BlockMetric::kInnerProduct, BlockMetric::kCosine}) {
+    for (int trial = 0; trial < 10; ++trial) {
+      torch::manual_seed(100 + trial);
+      SinkKv sinks;
+      for (int64_t l = 0; l < kLayers; ++l) {
+        sinks.keys.push_back(torch::randn({kKvHeads, 4, kHeadDim}));
+        sinks.values.push_back(torch::randn({kKvHeads, 4, kHeadDim}));
+      }
+      StreamMemoryConfig config;
+      config.streaming.window_tokens = 4 * kTokens;
+      config.tiers.quantize = true;  // retrieval must not depend on the tiers' form
+      config.answer.retrieval = {4, 16, 0.5, metric};
+      config.answer.recent_tokens = 2 * kTokens;
+      StreamMemory memory(std::move(sinks), {kLayers, kHeads, kHeadDim}, config, torch::kCPU,
+                          torch::kFloat32, nullptr);
+      // The question's queries per layer: one direction per head, plus noise per token.
+      std::vector<torch::Tensor> directions;  // [kHeads, kHeadDim] per layer
+      for (int64_t l = 0; l < kLayers; ++l) directions.push_back(torch::randn({kHeads, kHeadDim}));
+      const int64_t blocks = 120;
+      const std::vector<int64_t> planted = {17 + trial, 60, 101 - trial};
+      for (int64_t b = 0; b < blocks; ++b) {
+        std::vector<torch::Tensor> keys;
+        for (int64_t l = 0; l < kLayers; ++l) {
+          torch::Tensor k = torch::randn({kKvHeads, kTokens, kHeadDim});
+          if (std::find(planted.begin(), planted.end(), b) != planted.end()) {
+            // Each key head points along its query heads' mean direction.
+            const torch::Tensor group =
+                directions[l].view({kKvHeads, kHeads / kKvHeads, kHeadDim}).mean(1).unsqueeze(1);
+            k = k * 0.3 + group * 4.0;
+          }
+          keys.push_back(k);
+        }
+        commit_block(memory, b, keys);
+      }
+      const std::unique_ptr<AnswerKvCache> answer = memory.answer_cache();
+      for (int l = 0; l < kLayers; ++l) {
+        const torch::Tensor queries = directions[static_cast<size_t>(l)].unsqueeze(1) +
+                                      torch::randn({kHeads, 5, kHeadDim}) * 0.3;
+        answer->observe_queries(l, queries);
+        const std::vector<ScoredBlock>& got = answer->retrieved()[static_cast<size_t>(l)];
+        ASSERT_GE(got.size(), 4u);
+        ASSERT_LE(got.size(), 16u);
+        for (const int64_t p : planted) {
+          EXPECT_TRUE(std::any_of(got.begin(), got.end(),
+                                  [&](const ScoredBlock& s) { return s.block_index == p; }))
+              << "trial " << trial << " layer " << l << " planted " << p;
+        }
+        for (size_t i = 1; i < got.size(); ++i) {
+          EXPECT_LT(got[i - 1].block_index, got[i].block_index);
+        }
+        for (const ScoredBlock& s : got) EXPECT_LT(s.block_index, blocks - 2);  // not recent
+        // The context: sinks, the retrieved blocks' tokens, the recent blocks' tokens.
+        const llm::KvView view = answer->view(l);
+        EXPECT_EQ(view.keys.size(1), 4 + static_cast<int64_t>(got.size()) * kTokens + 2 * kTokens);
+        const torch::Tensor positions = view.positions;
+        EXPECT_TRUE(torch::equal(
+            positions.narrow(0, positions.size(0) - 2 * kTokens, 2 * kTokens),
+            torch::arange(answer->question_position() - 2 * kTokens, answer->question_position())));
+      }
+    }
+  }
+}
+
+TEST(StreamingKvCache, TheWindowKeepsTheNewestBlocksWithinItsTokensAndRepacksPositions) {
+  constexpr int64_t kLayers = 1, kKvHeads = 1, kHeadDim = 4;
+  SinkKv sinks;
+  sinks.keys.push_back(torch::randn({kKvHeads, 3, kHeadDim}));
+  sinks.values.push_back(torch::randn({kKvHeads, 3, kHeadDim}));
+  StreamingKvCache cache(std::move(sinks), 2, {/*window_tokens=*/10, PositionLayout::kPacked});
+  for (int64_t f = 0; f < 6; ++f) {
+    const std::vector<FrameInfo> frame = {frame_info(f, 4)};
+    const torch::Tensor positions = cache.frame_positions(frame);
+    EXPECT_EQ(positions[0].item<int64_t>(), cache.next_position());
+    cache.append(0, torch::randn({kKvHeads, 4, kHeadDim}), torch::randn({kKvHeads, 4, kHeadDim}),
+                 positions);
+    EXPECT_EQ(cache.view(0).keys.size(1), 3 + cache.counters().window_tokens + 4);
+    const std::vector<KvBlock> blocks = cache.commit_frames(frame);
+    ASSERT_EQ(blocks.size(), 1u);
+    EXPECT_EQ(blocks[0].summary_keys.sizes(), (std::vector<int64_t>{kLayers, 2, kHeadDim}));
+    EXPECT_LE(cache.counters().window_tokens, 10);
+  }
+  EXPECT_EQ(cache.window().size(), 2u);
+  EXPECT_EQ(cache.window().front().index, 4);
+  EXPECT_TRUE(torch::equal(cache.view(0).positions, torch::arange(11)));
+  EXPECT_EQ(cache.counters().blocks_left_window, 4);
+}
+
+}  // namespace
+}  // namespace vigil::memory

@@ -1,0 +1,167 @@
+// BlockIndex: inner-product and cosine search equal a brute-force torch computation and
+// FAISS's flat search; the adaptive top-k rule; the time-prefix filter; results in time order.
+#include "memory/block_index.h"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cmath>
+
+namespace vigil::memory {
+namespace {
+
+constexpr int64_t kLayers = 3, kHeads = 4, kHeadDim = 8, kDim = kHeads * kHeadDim;
+
+TEST(BlockIndex, SearchEqualsBruteForceForInnerProductAndCosine) {
+  torch::manual_seed(1);
+  const int64_t blocks = 200;
+  const torch::Tensor summaries = torch::randn({blocks, kLayers, kHeads, kHeadDim}) +
+                                  torch::rand({blocks, 1, 1, 1}) * 3.0;  // varied norms
+  const torch::Tensor queries = torch::randn({5, kDim});
+  for (const BlockMetric metric : {BlockMetric::kInnerProduct, BlockMetric::kCosine}) {
+    BlockIndex index(kLayers, kDim, metric);
+    for (int64_t b = 0; b < blocks; ++b) index.add(10 + 2 * b, summaries[b]);
+    ASSERT_EQ(index.size(), blocks);
+    for (int layer = 0; layer < kLayers; ++layer) {
+      torch::Tensor keys = summaries.select(1, layer).reshape({blocks, kDim});
+      torch::Tensor q = queries;
+      if (metric == BlockMetric::kCosine) {
+        keys = keys / keys.norm(2, 1, true);
+        q = q / q.norm(2, 1, true);
+      }
+      const torch::Tensor scores = torch::matmul(q, keys.t());  // [5, blocks]
+      const int64_t k = 17;
+      const auto found = index.search(layer, queries, k, /*before_block=*/1 << 30);
+      const std::tuple<torch::Tensor, torch::Tensor> expected = scores.topk(k, 1);
+      for (int64_t i = 0; i < 5; ++i) {
+        ASSERT_EQ(static_cast<int64_t>(found[static_cast<size_t>(i)].size()), k);
+        for (int64_t j = 0; j < k; ++j) {
+          const ScoredBlock& got = found[static_cast<size_t>(i)][static_cast<size_t>(j)];
+          const int64_t label = std::get<1>(expected)[i][j].item<int64_t>();
+          EXPECT_EQ(got.block_index, 10 + 2 * label) << "query " << i << " rank " << j;
+          EXPECT_NEAR(got.score, std::get<0>(expected)[i][j].item<float>(), 1e-4);
+        }
+      }
+    }
+  }
+}
+
+TEST(BlockIndex, SearchOnlyConsidersBlocksBeforeTheGivenIndex) {
+  torch::manual_seed(2);
+  BlockIndex index(1, kDim, BlockMetric::kInnerProduct);
+  const torch::Tensor summaries = torch::randn({50, 1, kHeads, kHeadDim});
+  for (int64_t b = 0; b < 50; ++b) index.add(b, summaries[b]);
+  EXPECT_EQ(index.count_before(20), 20);
+  // The best block overall is among the excluded: the query is that block's own key.
+  const torch::Tensor query = summaries[45].reshape({1, kDim}) * 10.0;
+  const auto found = index.search(0, query, 100, /*before_block=*/20);
+  ASSERT_EQ(found[0].size(), 20u);
+  for (const ScoredBlock& block : found[0]) EXPECT_LT(block.block_index, 20);
+}
+
+// search() (torch scoring on the index's device) returns the blocks FAISS returns, in the same
+// order, up to float ties: at every rank the scores agree, and the block does wherever its
+// score is apart from its neighbours' by more than the rounding of either computation.
+TEST(BlockIndex, TorchScoringEqualsFaissForBothMetricsAndTimePrefixes) {
+  torch::manual_seed(3);
+  constexpr int64_t kLayers2 = 2, kBigDim = 8 * 64, kBlocks = 700;
+  const torch::Tensor summaries = torch::randn({kBlocks, kLayers2, 8, 64}) +
+                                  torch::rand({kBlocks, 1, 1, 1}) * 2.0;  // varied norms
+  // Per layer, the largest key norm.
+  const std::vector<float> key_norm = {
+      summaries.select(1, 0).reshape({kBlocks, -1}).norm(2, 1).max().item<float>(),
+      summaries.select(1, 1).reshape({kBlocks, -1}).norm(2, 1).max().item<float>()};
+  // fp32 rounding of a dot product grows with its terms, |q| |k|, not with its value.
+  constexpr float kTie = 2e-6f;
+  std::vector<torch::Device> devices = {torch::kCPU};
+  if (torch::cuda::is_available()) devices.push_back(torch::kCUDA);  // the GPU path, where one is
+  for (const torch::Device device : devices)
+    for (const BlockMetric metric : {BlockMetric::kInnerProduct, BlockMetric::kCosine}) {
+      BlockIndex index(kLayers2, kBigDim, metric, device);
+      for (int64_t b = 0; b < kBlocks; ++b) index.add(3 * b + 1, summaries[b]);
+      for (const int64_t before_block : {int64_t{0}, int64_t{2}, int64_t{5}, int64_t{301},
+                                         int64_t{1000}, int64_t{3 * kBlocks}, int64_t{1} << 40}) {
+        for (const int64_t n : {int64_t{1}, int64_t{4}}) {
+          const torch::Tensor queries = torch::randn({n, kBigDim}) * 3.0;
+          for (int layer = 0; layer < kLayers2; ++layer) {
+            for (const int64_t k : {int64_t{1}, int64_t{64}, int64_t{2000}}) {
+              const auto got = index.search(layer, queries, k, before_block);
+              const auto want = index.search_faiss(layer, queries, k, before_block);
+              ASSERT_EQ(got.size(), static_cast<size_t>(n));
+              ASSERT_EQ(want.size(), static_cast<size_t>(n));
+              for (size_t i = 0; i < got.size(); ++i) {
+                const std::vector<ScoredBlock>& g = got[i];
+                const std::vector<ScoredBlock>& w = want[i];
+                ASSERT_EQ(g.size(), w.size()) << "before " << before_block << " k " << k;
+                ASSERT_EQ(static_cast<int64_t>(g.size()),
+                          std::min(k, index.count_before(before_block)));
+                for (size_t j = 0; j < g.size(); ++j) {
+                  EXPECT_LT(g[j].block_index, before_block);
+                  const float scale =
+                      std::max(1.0f, metric == BlockMetric::kCosine
+                                         ? 1.0f
+                                         : queries[static_cast<int64_t>(i)].norm().item<float>() *
+                                               key_norm[layer]);
+                  ASSERT_NEAR(g[j].score, w[j].score, kTie * scale) << device << " rank " << j;
+                  const bool tied_before = j > 0 && w[j - 1].score - w[j].score <= 2 * kTie * scale;
+                  const bool tied_after =
+                      j + 1 < w.size() && w[j].score - w[j + 1].score <= 2 * kTie * scale;
+                  if (!tied_before && !tied_after) {
+                    EXPECT_EQ(g[j].block_index, w[j].block_index)
+                        << device << " metric " << static_cast<int>(metric) << " before "
+                        << before_block << " layer " << layer << " query " << i << " rank " << j;
+                  }
+                }
+              }
+            }
+            // retrieve() is the adaptive rule over search().
+            RetrievalConfig config;
+            config.metric = metric;
+            auto faiss_head = index.search_faiss(layer, queries[0].reshape({1, kBigDim}),
+                                                 config.max_blocks, before_block);
+            const std::vector<ScoredBlock> expected =
+                select_adaptive(std::move(faiss_head.front()), config);
+            const std::vector<ScoredBlock> retrieved =
+                index.retrieve(layer, queries[0], config, before_block);
+            ASSERT_EQ(retrieved.size(), expected.size());
+            for (size_t j = 0; j < retrieved.size(); ++j) {
+              EXPECT_EQ(retrieved[j].block_index, expected[j].block_index);
+            }
+          }
+        }
+      }
+    }
+}
+
+TEST(SelectAdaptive, KeepsTheHeadWithinTheScoreFractionClampedAndInTimeOrder) {
+  // Descending scores 10, 9.5, 9, 2, 1, 0 ... (best 10, floor 0).
+  std::vector<ScoredBlock> candidates = {{7, 10.0f}, {3, 9.5f}, {9, 9.0f}, {1, 2.0f},
+                                         {5, 1.0f},  {2, 0.5f}, {8, 0.0f}};
+  RetrievalConfig config;
+  config.min_blocks = 2;
+  config.max_blocks = 7;
+  config.score_fraction = 0.5;  // keep scores >= 5
+  std::vector<ScoredBlock> kept = select_adaptive(candidates, config);
+  ASSERT_EQ(kept.size(), 3u);
+  EXPECT_EQ(kept[0].block_index, 3);
+  EXPECT_EQ(kept[1].block_index, 7);
+  EXPECT_EQ(kept[2].block_index, 9);
+  config.min_blocks = 5;  // the clamp from below
+  EXPECT_EQ(select_adaptive(candidates, config).size(), 5u);
+  // The clamp from above: only the best max_blocks are candidates, and the rule applies to
+  // them (best 10, floor 9.5: 9.5 < 9.75 is dropped).
+  config.min_blocks = 1;
+  config.max_blocks = 2;
+  EXPECT_EQ(select_adaptive(candidates, config).size(), 1u);
+  config.score_fraction = 1.0;
+  EXPECT_EQ(select_adaptive(candidates, config).size(), 2u);
+  config.max_blocks = 7;
+  config.score_fraction = 1.0;  // fixed top-k
+  EXPECT_EQ(select_adaptive(candidates, config).size(), 7u);
+  // Equal scores: no signal, keep up to max_blocks.
+  config.score_fraction = 0.5;
+  EXPECT_EQ(select_adaptive({{1, 3.0f}, {2, 3.0f}, {3, 3.0f}}, config).size(), 3u);
+}
+
+}  // namespace
+}  // namespace vigil::memory
