@@ -6,19 +6,17 @@
 #include <condition_variable>
 #include <map>
 #include <mutex>
-#include <random>
 #include <thread>
 
 #include "decoder/decode_error.h"
 #include "decoder/frame_source.h"
 #include "llm/chat_template.h"
 #include "llm/checkpoint.h"
-#include "llm/generator.h"
-#include "llm/kv_cache.h"
 #include "llm/qwen2_model.h"
 #include "llm/tokenizer.h"
 #include "service/model_options.h"
 #include "service/stop_tokens.h"
+#include "service/text_answer.h"
 
 namespace vigil::service {
 namespace {
@@ -61,7 +59,7 @@ struct TextEngine::State {
   std::unique_ptr<llm::ChatTemplate> chat_template;
   llm::Qwen2Config config;
   std::unique_ptr<llm::Qwen2Model> model;
-  std::vector<int32_t> stop_ids;
+  std::unique_ptr<TextAnswerer> answerer;
   int64_t context_tokens = 0;
   bool has_vision = false;
 
@@ -171,7 +169,9 @@ TextEngine::TextEngine(const TextEngineOptions& options, WorkScheduler& schedule
       config_json.contains("text_config") ? config_json["text_config"] : config_json;
   s.context_tokens = text.value("max_position_embeddings", int64_t{32768});
   s.model = llm::Qwen2Model::load(*s.checkpoint, s.config, s.placement.device, s.placement.dtype);
-  s.stop_ids = stop_token_ids(options.model_dir, *s.tokenizer);
+  s.answerer = std::make_unique<TextAnswerer>(*s.model, *s.tokenizer, *s.chat_template,
+                                              stop_token_ids(options.model_dir, *s.tokenizer),
+                                              s.context_tokens);
   log.info("engine.loaded", {{"engine", "text"},
                              {"model", options.model_id},
                              {"model_dir", options.model_dir},
@@ -256,74 +256,7 @@ void TextEngine::check(const AnswerRequest& request) const {
 AnswerUsage TextEngine::answer(const AnswerRequest& request, const DeltaCallback& on_delta,
                                const std::atomic<bool>& cancel) {
   check(request);
-  const State& s = *state_;
-  const Clock::time_point start = Clock::now();
-  // Text parts of a message become its text (the ChatML template takes strings).
-  llm::ChatTemplateInputs inputs;
-  for (const auto& message : request.messages) {
-    nlohmann::ordered_json copy = message;
-    if (copy.contains("content") && copy["content"].is_array() &&
-        !s.chat_template->expects_content_parts()) {
-      std::string text;
-      for (const auto& part : copy["content"]) {
-        if (part.is_object() && part.value("type", "") == "text" && part.contains("text") &&
-            part["text"].is_string()) {
-          if (!text.empty()) text += "\n";
-          text += part["text"].get<std::string>();
-        }
-      }
-      copy["content"] = text;
-    }
-    inputs.messages.push_back(std::move(copy));
-  }
-  inputs.add_generation_prompt = true;
-  std::string prompt;
-  try {
-    prompt = s.chat_template->render(inputs);
-  } catch (const llm::TemplateError& e) {
-    throw EngineError(EngineError::Kind::kInvalidRequest,
-                      std::string("the chat template rejected the messages: ") + e.what());
-  }
-  llm::GenerationRequest generation;
-  generation.prompt_ids = s.tokenizer->encode(prompt, /*allow_special=*/true);
-  const int64_t prompt_tokens = static_cast<int64_t>(generation.prompt_ids.size());
-  if (prompt_tokens + request.max_tokens > s.context_tokens) {
-    throw EngineError(EngineError::Kind::kInvalidRequest,
-                      "the prompt (" + std::to_string(prompt_tokens) + " tokens) and max_tokens (" +
-                          std::to_string(request.max_tokens) + ") exceed the model's context of " +
-                          std::to_string(s.context_tokens) + " tokens");
-  }
-  generation.max_tokens = request.max_tokens;
-  generation.sampling.temperature = request.temperature;
-  generation.sampling.top_p = request.top_p;
-  generation.sampling.seed = request.seed ? *request.seed : std::random_device{}();
-  generation.stop_strings = request.stop;
-  generation.stop_token_ids = s.stop_ids;
-
-  AnswerUsage usage;
-  usage.prompt_tokens = prompt_tokens;
-  bool first = true;
-  llm::ContiguousKvCache cache(static_cast<int>(s.config.num_layers));
-  const llm::Generator generator(*s.model, *s.tokenizer);
-  llm::GenerationResult result;
-  {
-    torch::NoGradGuard no_grad;
-    result = generator.generate(
-        generation, cache,
-        [&](const std::string& text) {
-          if (first) {
-            usage.time_to_first_token = seconds_since(start);
-            first = false;
-          }
-          return on_delta(text) && !cancel.load();
-        },
-        &cancel);
-  }
-  usage.completion_tokens = static_cast<int64_t>(result.ids.size());
-  usage.total_seconds = seconds_since(start);
-  if (first) usage.time_to_first_token = usage.total_seconds;
-  usage.finish_reason = llm::to_string(result.finish_reason);
-  return usage;
+  return state_->answerer->answer(request, on_delta, cancel);
 }
 
 void TextEngine::shutdown() {
