@@ -141,7 +141,9 @@ TEST(UrlPolicy, RefusesPrivateHostsAndOtherSchemes) {
 
 TEST(Multipart, ExtractsTheFilePartAndRefusesMalformedBodies) {
   testing::TempDir dir;
-  const std::string payload("\x00\x01video\r\n--not-the-boundary\r\n\xff", 34);
+  // Binary bytes with NULs and a line that looks like a boundary (sizeof: the NULs count).
+  constexpr char kPayload[] = "\x00\x01video\r\n--not-the-boundary\r\n\xff";
+  const std::string payload(kPayload, sizeof(kPayload) - 1);
   const std::string body =
       "--XyZ\r\nContent-Disposition: form-data; name=\"purpose\"\r\n\r\nvision"
       "\r\n--XyZ\r\nContent-Disposition: form-data; name=\"file\"; "
