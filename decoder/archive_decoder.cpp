@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cassert>
+#include <cstdint>
 
 #include "decoder/decode_error.h"
 #include "decoder/video_codec.h"
@@ -20,6 +21,26 @@ bool same_packet(const AVPacket& packet, const PacketEntry& entry) {
 bool past_packet(const AVPacket& packet, const PacketEntry& entry) {
   if (packet.pos >= 0 && entry.position >= 0) return packet.pos > entry.position;
   return packet.dts != AV_NOPTS_VALUE && entry.dts != AV_NOPTS_VALUE && packet.dts > entry.dts;
+}
+
+// Tags the picture that `packet` starts, so that it can be traced to its packet when it leaves
+// a reordering decoder (picture_tag). Set just before sending the packet.
+void tag_picture_of(AVCodecContext& codec, AVPacket& packet, int64_t tag) {
+#if LIBAVCODEC_VERSION_MAJOR >= 60
+  codec.flags |= AV_CODEC_FLAG_COPY_OPAQUE;
+  packet.opaque = reinterpret_cast<void*>(static_cast<intptr_t>(tag));
+#else
+  codec.reordered_opaque = tag;
+  static_cast<void>(packet);
+#endif
+}
+
+int64_t picture_tag(const AVFrame& frame) {
+#if LIBAVCODEC_VERSION_MAJOR >= 60
+  return static_cast<int64_t>(reinterpret_cast<intptr_t>(frame.opaque));
+#else
+  return frame.reordered_opaque;
+#endif
 }
 
 }  // namespace
@@ -44,22 +65,31 @@ class ArchiveDecoder::Worker {
     if (!seek_to(unit.start_packet)) return;  // cancelled
     wanted_ = &unit.wanted_pts;
 
-    int64_t sent = 0;
-    int64_t received_before = received_;
     for (size_t position = unit.start_packet;; ++position) {
       const int64_t pts = packet_->pts != AV_NOPTS_VALUE ? packet_->pts : packet_->dts;
       const bool wanted = std::binary_search(unit.wanted_pts.begin(), unit.wanted_pts.end(), pts);
       // A picture no sample needs is not decoded unless later pictures reference it.
       codec_->skip_frame = wanted ? AVDISCARD_DEFAULT : AVDISCARD_NONREF;
+      const int64_t tag = next_tag_++;
+      tag_picture_of(*codec_, *packet_, tag);
+      if (!wanted) {
+        unseen_discardable_tags_.push_back(tag);
+        // libavcodec decodes the packets before an MP4 edit list's start (flagged discard)
+        // but hides their pictures; let them out, so that the counters see every picture
+        // decoded. No sample wants them, so none is published.
+        packet_->flags &= ~AV_PKT_FLAG_DISCARD;
+      }
       send(packet_.get());
-      ++sent;
       av_packet_unref(packet_.get());
       if (collected_ == unit.wanted_pts.size() || position >= unit.last_packet) break;
       if (!read_video_packet()) break;  // end of file: drain what is left
     }
     send(nullptr);  // drain the codec's delayed pictures
+    // Every picture the codec decoded has come out by now; the packets sent under
+    // AVDISCARD_NONREF whose picture never did are the ones it discarded.
     owner_.counters_.frames_skipped.fetch_add(
-        std::max<int64_t>(0, sent - (received_ - received_before)));
+        static_cast<int64_t>(unseen_discardable_tags_.size()));
+    unseen_discardable_tags_.clear();
   }
 
  private:
@@ -153,8 +183,13 @@ class ArchiveDecoder::Worker {
         owner_.record_decode_error("decoding failed: " + av_error_string(result));
         return;
       }
-      ++received_;
       owner_.counters_.frames_decoded.fetch_add(1);
+      const int64_t tag = picture_tag(*frame_);
+      const auto unseen =
+          std::lower_bound(unseen_discardable_tags_.begin(), unseen_discardable_tags_.end(), tag);
+      if (unseen != unseen_discardable_tags_.end() && *unseen == tag) {
+        unseen_discardable_tags_.erase(unseen);  // a reference picture: decoded despite NONREF
+      }
       const int64_t pts = frame_->best_effort_timestamp;
       if (std::binary_search(wanted_->begin(), wanted_->end(), pts) && pts > last_published_pts_) {
         Frame out;
@@ -191,7 +226,10 @@ class ArchiveDecoder::Worker {
   size_t current_unit_ = 0;
   int64_t last_published_pts_ = INT64_MIN;
   size_t collected_ = 0;
-  int64_t received_ = 0;
+  // Tags (tag_picture_of) count the packets sent; the list holds, in increasing order, those
+  // of this unit's packets sent under AVDISCARD_NONREF whose picture has not come out yet.
+  int64_t next_tag_ = 0;
+  std::vector<int64_t> unseen_discardable_tags_;
   const std::vector<int64_t>* wanted_ = nullptr;
 };
 

@@ -40,6 +40,12 @@ Recipe recipe_of(Clip clip) {
     case Clip::kH264SeveralGops:
       return {"mp4", kTestSource + "160x120:rate=25 -t 16" + h264 +
                          " -g 50 -keyint_min 50 -sc_threshold 0"};
+    case Clip::kH264NonReferenceB:
+      // A fixed pattern (no adaptive B-frames, no B-pyramid): display order I BBB P BBB P ...,
+      // frame 100 a P; decode order I P4 B1 B2 B3 P8 B5 ..., so P100 is packet 97.
+      return {"mp4",
+              kTestSource + "160x120:rate=25 -frames:v 101" + h264 +
+                  " -x264-params keyint=250:min-keyint=250:scenecut=0:b-adapt=0:b-pyramid=none"};
     case Clip::kHevc:
       return {"mp4",
               "-f lavfi -i mandelbrot=size=320x240:rate=25 -t 3 -c:v libx265 -preset ultrafast "
@@ -110,6 +116,8 @@ const char* clip_name(Clip clip) {
       return "h264_gop25";
     case Clip::kH264SeveralGops:
       return "h264_several_gops";
+    case Clip::kH264NonReferenceB:
+      return "h264_non_reference_b";
     case Clip::kHevc:
       return "hevc";
     case Clip::kVp9:

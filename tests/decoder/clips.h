@@ -11,6 +11,7 @@ enum class Clip {
   kH264Gop250,         // H.264, 3 B-frames, GOP 250, 10.4 s at 25 fps: two GOPs, 160x120
   kH264Gop25,          // H.264, 3 B-frames, GOP 25, 3 s, 320x240
   kH264SeveralGops,    // H.264, 3 B-frames, GOP 50 (no scene cuts), 16 s, 160x120: 8 GOPs
+  kH264NonReferenceB,  // H.264, 101 frames I BBB P BBB P ... P, every B non-reference, 160x120
   kHevc,               // HEVC (libx265), mandelbrot, keyint 30, 3 s, 320x240
   kVp9,                // VP9 (libvpx-vp9) in WebM, 3 s, 320x240
   kAv1,                // AV1 (libsvtav1 or libaom-av1) in MP4, 2 s, 160x96

@@ -8,6 +8,7 @@
 #include "decoder/frame_source.h"
 #include "tests/decoder/clips.h"
 #include "tests/decoder/decode_helpers.h"
+#include "tests/decoder/ffmpeg_cli.h"
 #include "tests/support/test_support.h"
 
 namespace vigil::testing {
@@ -108,6 +109,50 @@ TEST(DecodeCountersTest, SamplingSkipsNonReferencePictures) {
   EXPECT_LT(run.counters.frames_decoded, run.counters.packets_read);
   EXPECT_EQ(run.counters.frames_converted, 11);
   EXPECT_EQ(run.counters.frames_converted, distinct_pictures(run.frames));
+}
+
+// kH264NonReferenceB: the frame shown at 4.02 s is P100, packet 97 in decode order. Its unit
+// sends packets 0..97: the I, 25 P-frames (decoded) and 72 B-frames, all non-reference and
+// unwanted (skipped); the 3 B-frames after P100 are never read.
+constexpr double kLastFrameTime = 4.02;
+constexpr int64_t kPacketsSent = 98;
+constexpr int64_t kReferencePicturesSent = 26;
+constexpr int64_t kNonReferencePicturesSent = 72;
+
+TEST(DecodeCountersTest, CountsExactlyTheNonReferencePicturesSkipped) {
+  const MediaSource source = MediaSource::file(clip_path(Clip::kH264NonReferenceB));
+  DecodeOptions options = options_for(SampleRequest::at_times({kLastFrameTime}));
+  options.workers = 1;
+  const DecodeRun run = decode_to_end(source, options);
+  ASSERT_EQ(run.frames.size(), 1u);
+  EXPECT_EQ(run.counters.packets_read, kPacketsSent);
+  EXPECT_EQ(run.counters.frames_decoded, kReferencePicturesSent);
+  EXPECT_EQ(run.counters.frames_skipped, kNonReferencePicturesSent);
+}
+
+TEST(DecodeCountersTest, PicturesHiddenByAnEditListCountAsDecoded) {
+  // Cut by stream copy at 1.3 s, as `ffmpeg -ss T -i IN -c copy` cuts: the MP4 keeps every
+  // packet from the keyframe on and hides frames 0..32 behind an edit list (libavcodec
+  // decodes those packets but drops their pictures). Frame 100 is now shown at 2.68 s, so the
+  // same 98 packets are sent, and the 9 reference pictures before the cut count as decoded,
+  // not as skipped.
+  const std::string source_clip = clip_path(Clip::kH264NonReferenceB);
+  const std::string cut = cached_file(
+      "h264_non_reference_b_cut-" + hash_text(source_clip) + ".mp4", [&](const std::string& to) {
+        run_or_throw(std::string(kFfmpeg) + " -nostdin -v error -y -ss 1.3 -i " +
+                     shell_quote(source_clip) + " -c copy -f mp4 " + shell_quote(to));
+      });
+  DecodeOptions options = options_for(SampleRequest::at_times({kLastFrameTime - 1.32}));
+  options.workers = 1;
+  const DecodeRun run = decode_to_end(MediaSource::file(cut), options);
+  ASSERT_EQ(run.frames.size(), 1u);
+  EXPECT_NEAR(
+      static_cast<double>(run.frames[0].pts) * run.info.time_base_num / run.info.time_base_den,
+      2.68, 1e-9)
+      << "the cut did not hide frames 0..32";
+  EXPECT_EQ(run.counters.packets_read, kPacketsSent);
+  EXPECT_EQ(run.counters.frames_decoded, kReferencePicturesSent);
+  EXPECT_EQ(run.counters.frames_skipped, kNonReferencePicturesSent);
 }
 
 TEST(DecodeCountersTest, AllFramesSkipNothing) {
