@@ -2,7 +2,9 @@
 
 #include <algorithm>
 #include <chrono>
+#include <memory>
 
+#include "llm/batch_decoder.h"
 #include "llm/incremental_decoder.h"
 
 namespace vigil::llm {
@@ -98,6 +100,16 @@ GenerationResult Generator::generate(const GenerationRequest& request, KvCache& 
     logits = model_.logits(hidden.narrow(0, hidden.size(0) - 1, 1))[0];
     position += ids.size(0);
   }
+  // On CUDA the answer's tokens are decoded by a BatchDecoder of one row holding a copy of the
+  // context, its steps replayed from a CUDA graph once the answer is long enough to repay the
+  // capture; elsewhere, and for a prompt-less continuation, through forward() on the cache.
+  std::unique_ptr<BatchDecoder> decoder;
+  if (model_.device().is_cuda() && logits.defined() && request.max_tokens > 1) {
+    constexpr int kGraphTokens = 16;  // fewer tokens run the same steps without capture
+    decoder = std::make_unique<BatchDecoder>(model_, 1, cache.length() + request.max_tokens + 1,
+                                             /*use_cuda_graph=*/request.max_tokens >= kGraphTokens);
+    decoder->assign(0, cache);
+  }
   Clock::time_point first_token = start;
   result.finish_reason = FinishReason::kLength;
   for (int step = 0; step < request.max_tokens && logits.defined(); ++step) {
@@ -124,10 +136,13 @@ GenerationResult Generator::generate(const GenerationRequest& request, KvCache& 
       break;
     }
     if (step + 1 == request.max_tokens) break;  // no need to compute logits nobody reads
-    const torch::Tensor hidden =
-        model_.forward(model_.embed(torch::tensor({static_cast<int64_t>(next)})),
-                       torch::tensor({position}), cache);
-    logits = model_.logits(hidden)[0];
+    const torch::Tensor next_id = torch::tensor({static_cast<int64_t>(next)});
+    if (decoder != nullptr) {
+      logits = decoder->step(next_id.to(model_.device()))[0];
+    } else {
+      logits =
+          model_.logits(model_.forward(model_.embed(next_id), torch::tensor({position}), cache))[0];
+    }
     ++position;
   }
   if (!filter.stopped()) {

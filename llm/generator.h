@@ -44,7 +44,9 @@ class Generator {
  public:
   Generator(const Qwen2Model& model, const Tokenizer& tokenizer);
 
-  // Runs one generation on cache (new tokens get the positions after cache.length()).
+  // Runs one generation on cache (new tokens get the positions after cache.length()). The
+  // prompt is appended to cache; the answer's tokens too on CPU, while on CUDA they are
+  // decoded from a copy (BatchDecoder, CUDA graph), so cache then ends with the prompt.
   // cancel, when set to true by another thread, stops it after the current token.
   GenerationResult generate(const GenerationRequest& request, KvCache& cache,
                             const TextCallback& on_text = nullptr,

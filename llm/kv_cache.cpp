@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <cassert>
+#include <stdexcept>
+#include <string>
 
 namespace vigil::llm {
 
@@ -48,6 +50,57 @@ int64_t ContiguousKvCache::length() const {
 
 void ContiguousKvCache::truncate(int64_t length) {
   for (Layer& layer : layers_) layer.length = std::min(layer.length, std::max<int64_t>(length, 0));
+}
+
+}  // namespace vigil::llm
+
+namespace vigil::llm {
+
+BatchKvCache::BatchKvCache(const Qwen2Config& config, int64_t batch, int64_t capacity,
+                           torch::Device device, torch::ScalarType dtype)
+    : batch_(batch), capacity_(capacity), host_lengths_(static_cast<size_t>(batch), 0) {
+  const auto options = torch::TensorOptions().device(device).dtype(dtype);
+  for (int64_t i = 0; i < config.num_layers; ++i) {
+    const std::vector<int64_t> shape = {batch, config.num_kv_heads, capacity, config.head_dim};
+    layers.push_back({torch::zeros(shape, options), torch::zeros(shape, options)});
+  }
+  const auto counters = torch::TensorOptions().device(device).dtype(torch::kInt64);
+  lengths = torch::zeros({batch}, counters);
+  next_positions = torch::zeros({batch}, counters);
+}
+
+void BatchKvCache::assign(
+    int64_t row, const KvCache& source,
+    const std::function<torch::Tensor(const torch::Tensor&, const torch::Tensor&)>& rotate) {
+  if (row < 0 || row >= batch_) {
+    throw std::invalid_argument("BatchKvCache: row " + std::to_string(row) + " of a batch of " +
+                                std::to_string(batch_));
+  }
+  const int64_t length = source.length();
+  if (length >= capacity_) {
+    throw std::invalid_argument("BatchKvCache: a context of " + std::to_string(length) +
+                                " tokens leaves no room in a capacity of " +
+                                std::to_string(capacity_));
+  }
+  int64_t next_position = 0;
+  for (size_t i = 0; i < layers.size(); ++i) {
+    const KvView view = source.view(static_cast<int>(i));
+    if (length == 0) break;
+    layers[i].rotated_keys[row].narrow(1, 0, length).copy_(rotate(view.keys, view.positions));
+    layers[i].values[row].narrow(1, 0, length).copy_(view.values);
+    if (i == 0) next_position = view.positions.max().item<int64_t>() + 1;
+  }
+  lengths[row].fill_(length);
+  next_positions[row].fill_(next_position);
+  host_lengths_[static_cast<size_t>(row)] = length;
+}
+
+int64_t BatchKvCache::max_length() const {
+  return *std::max_element(host_lengths_.begin(), host_lengths_.end());
+}
+
+void BatchKvCache::advance_host() {
+  for (int64_t& length : host_lengths_) ++length;
 }
 
 }  // namespace vigil::llm

@@ -5,7 +5,10 @@
 
 #include <torch/torch.h>
 
+#include <functional>
 #include <vector>
+
+#include "llm/qwen2_config.h"
 
 namespace vigil::llm {
 
@@ -57,6 +60,48 @@ class ContiguousKvCache final : public KvCache {
     int64_t length = 0;
   };
   std::vector<Layer> layers_;
+};
+
+// The KV cache of a batch of sequences decoded together, one token per sequence and step
+// (Qwen2Model::decode_step). Every buffer has a fixed capacity, so its tensors never change
+// shape or address and a step can be captured once in a CUDA graph and replayed. Unlike
+// KvCache, whose keys stay before RoPE so that memory/ can move blocks to new positions, a
+// row's tokens never move here: keys are kept rotated (computed once, when written), so a
+// step does not rotate the whole context again in every layer. Row b holds lengths[b] tokens
+// in its first slots; the step writes its new token into slot lengths[b] at position
+// next_positions[b], then advances both on the device.
+class BatchKvCache {
+ public:
+  struct Layer {
+    torch::Tensor rotated_keys;  // [batch, kv_heads, capacity, head_dim], RoPE applied
+    torch::Tensor values;        // [batch, kv_heads, capacity, head_dim]
+  };
+
+  BatchKvCache(const Qwen2Config& config, int64_t batch, int64_t capacity, torch::Device device,
+               torch::ScalarType dtype);
+
+  // Copies a sequence's context (e.g. a prompt prefilled into a ContiguousKvCache) into row
+  // `row`, its pre-RoPE keys rotated by `rotate` (Qwen2Model::rotate); its next token goes
+  // one position after the context's last. Throws std::invalid_argument when it does not fit.
+  void assign(int64_t row, const KvCache& source,
+              const std::function<torch::Tensor(const torch::Tensor& keys,
+                                                const torch::Tensor& positions)>& rotate);
+
+  int64_t batch() const { return batch_; }
+  int64_t capacity() const { return capacity_; }
+  // Tokens in the longest row, as counted on the host (assign + advance_host).
+  int64_t max_length() const;
+  // Records on the host that one step ran (the device counters advance inside the step).
+  void advance_host();
+
+  std::vector<Layer> layers;
+  torch::Tensor lengths;         // int64 [batch]: tokens held per row
+  torch::Tensor next_positions;  // int64 [batch]: the position of each row's next token
+
+ private:
+  int64_t batch_;
+  int64_t capacity_;
+  std::vector<int64_t> host_lengths_;
 };
 
 }  // namespace vigil::llm

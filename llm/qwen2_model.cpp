@@ -1,6 +1,9 @@
 #include "llm/qwen2_model.h"
 
+#include <cmath>
 #include <limits>
+#include <optional>
+#include <utility>
 
 #include "llm/model_error.h"
 #include "llm/torch_compat.h"
@@ -57,6 +60,9 @@ std::unique_ptr<Qwen2Model> Qwen2Model::load(const Checkpoint& checkpoint,
     layer.gate_weight = load(p + "mlp.gate_proj.weight", {inner, hidden});
     layer.up_weight = load(p + "mlp.up_proj.weight", {inner, hidden});
     layer.down_weight = load(p + "mlp.down_proj.weight", {hidden, inner});
+    // Weights copied onto an accelerator are fused; CPU weights may be borrowed from the
+    // file's mapping and stay separate.
+    if (device.type() != torch::kCPU) fuse(layer);
     model->layers_.push_back(std::move(layer));
   }
   // inv_freq = 1 / theta^(2i / head_dim), in fp32 as transformers computes it.
@@ -80,69 +86,252 @@ torch::Tensor Qwen2Model::rms_norm(const torch::Tensor& x, const torch::Tensor& 
   return weight * (x32 * torch::rsqrt(variance + config_.rms_norm_eps)).to(x.scalar_type());
 }
 
-torch::Tensor Qwen2Model::rotate(const torch::Tensor& x, const torch::Tensor& positions) const {
+std::pair<torch::Tensor, torch::Tensor> Qwen2Model::rope_tables(const torch::Tensor& positions,
+                                                                torch::ScalarType dtype) const {
   const torch::Tensor frequencies =
-      positions.to(device_).to(torch::kFloat32).unsqueeze(1) * inverse_frequencies_.unsqueeze(0);
-  const torch::Tensor angles = torch::cat({frequencies, frequencies}, -1);  // [n, head_dim]
-  const torch::Tensor cos = angles.cos().to(x.scalar_type());
-  const torch::Tensor sin = angles.sin().to(x.scalar_type());
+      positions.to(device_).to(torch::kFloat32).unsqueeze(-1) * inverse_frequencies_;
+  const torch::Tensor angles = torch::cat({frequencies, frequencies}, -1);  // [..., head_dim]
+  return {angles.cos().to(dtype), angles.sin().to(dtype)};
+}
+
+namespace {
+
+// x·cos + rotate_half(x)·sin, tables broadcastable to x.
+torch::Tensor apply_rope(const torch::Tensor& x, const torch::Tensor& cos,
+                         const torch::Tensor& sin) {
   const int64_t half = x.size(-1) / 2;
   const torch::Tensor rotated_half =
       torch::cat({-x.narrow(-1, half, half), x.narrow(-1, 0, half)}, -1);
   return x * cos + rotated_half * sin;
 }
 
+// apply_rope for tables prepared once per step: x·cos + roll(x, half)·signed_sin, where
+// signed_sin is sin with its first half negated (three kernels instead of five).
+torch::Tensor apply_rope_prepared(const torch::Tensor& x, const torch::Tensor& cos,
+                                  const torch::Tensor& signed_sin) {
+  return torch::addcmul(x * cos, x.roll(x.size(-1) / 2, -1), signed_sin);
+}
+
+// softmax(q·kᵀ·scale, masked)·v with the query heads of a group as rows of one attention
+// against their shared key head: queries [B, kv_heads, group·n, D], keys and values
+// [B, kv_heads, T, D], `blocked` broadcastable to the scores [B, kv_heads, group·n, T]. Two
+// batched matrix products, which cuBLAS spreads over the whole card where a fused attention
+// kernel gets one block per head for a few new tokens. Scores are computed in score_type
+// (fp32 as the fused kernels do, or the model's dtype where speed matters more), softmax in
+// fp32. A scale of 1 means the queries carry it already.
+torch::Tensor grouped_attention(const torch::Tensor& queries, const torch::Tensor& keys,
+                                const torch::Tensor& values, const torch::Tensor& blocked,
+                                double scale, torch::ScalarType score_type) {
+  const torch::Tensor scaled =
+      scale == 1.0 ? queries.to(score_type) : queries.to(score_type) * scale;
+  torch::Tensor scores = torch::matmul(scaled, keys.to(score_type).transpose(-2, -1));
+  scores.masked_fill_(blocked, -std::numeric_limits<float>::infinity());
+  // softmax accumulates in fp32 whatever the dtype of its input.
+  const torch::Tensor weights = scores.scalar_type() == values.scalar_type()
+                                    ? torch::softmax(scores, -1)
+                                    : torch::softmax(scores, -1).to(values.scalar_type());
+  return torch::matmul(weights, values);
+}
+
+}  // namespace
+
+torch::Tensor Qwen2Model::rotate(const torch::Tensor& x, const torch::Tensor& positions) const {
+  const auto [cos, sin] = rope_tables(positions, x.scalar_type());  // [n, head_dim]
+  return apply_rope(x, cos, sin);
+}
+
+void Qwen2Model::fuse(Layer& layer) {
+  const int64_t q_rows = layer.q_weight.size(0);
+  const int64_t kv_rows = layer.k_weight.size(0);
+  layer.qkv_weight = torch::cat({layer.q_weight, layer.k_weight, layer.v_weight}, 0);
+  layer.qkv_bias = torch::cat({layer.q_bias, layer.k_bias, layer.v_bias}, 0);
+  layer.q_weight = layer.qkv_weight.narrow(0, 0, q_rows);
+  layer.k_weight = layer.qkv_weight.narrow(0, q_rows, kv_rows);
+  layer.v_weight = layer.qkv_weight.narrow(0, q_rows + kv_rows, kv_rows);
+  layer.q_bias = layer.qkv_bias.narrow(0, 0, q_rows);
+  layer.k_bias = layer.qkv_bias.narrow(0, q_rows, kv_rows);
+  layer.v_bias = layer.qkv_bias.narrow(0, q_rows + kv_rows, kv_rows);
+  const int64_t inner = layer.gate_weight.size(0);
+  layer.gate_up_weight = torch::cat({layer.gate_weight, layer.up_weight}, 0);
+  layer.gate_weight = layer.gate_up_weight.narrow(0, 0, inner);
+  layer.up_weight = layer.gate_up_weight.narrow(0, inner, inner);
+}
+
+Qwen2Model::Projections Qwen2Model::project(const Layer& layer, const torch::Tensor& x) const {
+  if (!layer.qkv_weight.defined()) {
+    return {torch::linear(x, layer.q_weight, layer.q_bias),
+            torch::linear(x, layer.k_weight, layer.k_bias),
+            torch::linear(x, layer.v_weight, layer.v_bias), torch::Tensor()};
+  }
+  const torch::Tensor qkv = torch::linear(x, layer.qkv_weight, layer.qkv_bias);
+  const int64_t q_size = layer.q_weight.size(0);
+  const int64_t kv_size = layer.k_weight.size(0);
+  return {qkv.narrow(-1, 0, q_size), qkv.narrow(-1, q_size, kv_size),
+          qkv.narrow(-1, q_size + kv_size, kv_size), qkv.narrow(-1, 0, q_size + kv_size)};
+}
+
+torch::Tensor Qwen2Model::mlp(const Layer& layer, const torch::Tensor& x) const {
+  if (!layer.gate_up_weight.defined()) {
+    return torch::linear(
+        torch::silu(torch::linear(x, layer.gate_weight)) * torch::linear(x, layer.up_weight),
+        layer.down_weight);
+  }
+  const torch::Tensor gate_up = torch::linear(x, layer.gate_up_weight);
+  const int64_t inner = layer.gate_weight.size(0);
+  return torch::linear(torch::silu(gate_up.narrow(-1, 0, inner)) * gate_up.narrow(-1, inner, inner),
+                       layer.down_weight);
+}
+
+// Up to this many new tokens attend through grouped_attention's two matrix products (their
+// scores, heads x tokens x context in fp32, stay small); more go to the fused kernel.
+constexpr int64_t kGroupedAttentionTokens = 256;
+
 torch::Tensor Qwen2Model::attention(int index, const Layer& layer, const torch::Tensor& x,
-                                    const torch::Tensor& positions, KvCache& cache) const {
+                                    const torch::Tensor& positions, bool ascending,
+                                    std::optional<bool>& unmasked, KvCache& cache) const {
   const int64_t n = x.size(0);
+  const int64_t heads = config_.num_heads;
+  const int64_t kv_heads = config_.num_kv_heads;
   const int64_t head_dim = config_.head_dim;
-  const torch::Tensor q = torch::linear(x, layer.q_weight, layer.q_bias)
-                              .view({n, config_.num_heads, head_dim})
-                              .transpose(0, 1);
-  const torch::Tensor k = torch::linear(x, layer.k_weight, layer.k_bias)
-                              .view({n, config_.num_kv_heads, head_dim})
-                              .transpose(0, 1);
-  const torch::Tensor v = torch::linear(x, layer.v_weight, layer.v_bias)
-                              .view({n, config_.num_kv_heads, head_dim})
-                              .transpose(0, 1);
+  const Projections p = project(layer, x);
+  const torch::Tensor q = p.q.reshape({n, heads, head_dim}).transpose(0, 1);
+  const torch::Tensor k = p.k.reshape({n, kv_heads, head_dim}).transpose(0, 1);
+  const torch::Tensor v = p.v.reshape({n, kv_heads, head_dim}).transpose(0, 1);
   cache.observe_queries(index, q);
   cache.append(index, k, v, positions);
   const KvView context = cache.view(index);
 
-  const int64_t group = config_.num_heads / config_.num_kv_heads;
-  torch::Tensor keys = rotate(context.keys, context.positions);
-  torch::Tensor values = context.values;
-  if (group > 1) {
-    keys = keys.repeat_interleave(group, 0);
-    values = values.repeat_interleave(group, 0);
-  }
-  // A token sees every context token at a position no later than its own.
-  const torch::Tensor blocked = context.positions.unsqueeze(0) > positions.unsqueeze(1);
-  const torch::Tensor mask =
-      torch::zeros(blocked.sizes(), torch::TensorOptions().dtype(torch::kFloat32).device(device_))
-          .masked_fill(blocked, -std::numeric_limits<float>::infinity());
   const double scale = 1.0 / std::sqrt(static_cast<double>(head_dim));
-  const torch::Tensor out = compat::attention(rotate(q, positions).unsqueeze(0), keys.unsqueeze(0),
-                                              values.unsqueeze(0), mask, scale);
-  return torch::linear(out.squeeze(0).transpose(0, 1).reshape({n, config_.num_heads * head_dim}),
-                       layer.o_weight);
+  if (n == 1 && !unmasked.has_value()) {
+    // Whether the new token comes after every cached one: checked once per forward, in its
+    // first layer (every layer holds the same positions), at the cost of one wait for the
+    // device.
+    unmasked = (context.positions <= positions).all().item<bool>();
+  }
+  const bool unmasked_tail = n == 1 && *unmasked;
+  const torch::Tensor queries = rotate(q, positions);                  // [heads, n, head_dim]
+  const torch::Tensor keys = rotate(context.keys, context.positions);  // [kv_heads, T, head_dim]
+  const int64_t group = heads / kv_heads;
+  torch::Tensor out;  // [heads, n, head_dim]
+  if (ascending && context.keys.size(1) == n) {
+    // A prompt on an empty cache: plain causal attention, no mask to build.
+    out = compat::grouped_query_attention(queries.unsqueeze(0), keys.unsqueeze(0),
+                                          context.values.unsqueeze(0), scale, /*causal=*/true)
+              .squeeze(0);
+  } else if (n == 1 && unmasked_tail) {
+    // One new token after every cached one (generation): nothing to mask, the fused kernel
+    // reads the shared key heads in place, as transformers' decoding does.
+    out = compat::grouped_query_attention(queries.unsqueeze(0), keys.unsqueeze(0),
+                                          context.values.unsqueeze(0), scale, /*causal=*/false)
+              .squeeze(0);
+  } else if (n <= kGroupedAttentionTokens) {
+    // A few new tokens (one while generating, a frame's while streaming) against the cache:
+    // a token sees every context token at a position no later than its own. Rows are
+    // (query head in group, token), so each token's row of the mask repeats per head.
+    const torch::Tensor blocked =
+        (context.positions.unsqueeze(0) > positions.unsqueeze(1)).repeat({group, 1});
+    out = grouped_attention(queries.reshape({1, kv_heads, group * n, head_dim}), keys.unsqueeze(0),
+                            context.values.unsqueeze(0), blocked, scale, torch::kFloat32)
+              .reshape({heads, n, head_dim});
+  } else {
+    // Many new tokens against the cache: the fused kernel, keys repeated per query head.
+    const torch::Tensor allowed = context.positions.unsqueeze(0) <= positions.unsqueeze(1);
+    const torch::Tensor shared_keys = group > 1 ? keys.repeat_interleave(group, 0) : keys;
+    const torch::Tensor values =
+        group > 1 ? context.values.repeat_interleave(group, 0) : context.values;
+    out = compat::attention(queries.unsqueeze(0), shared_keys.unsqueeze(0), values.unsqueeze(0),
+                            allowed, scale)
+              .squeeze(0);
+  }
+  return torch::linear(out.transpose(0, 1).reshape({n, heads * head_dim}), layer.o_weight);
 }
 
 torch::Tensor Qwen2Model::forward(const torch::Tensor& embeddings, const torch::Tensor& positions,
                                   KvCache& cache) const {
   torch::NoGradGuard no_grad;
+  const int64_t n = positions.size(0);
+  // Strictly increasing positions (checked once, on the caller's tensor) let a prompt on an
+  // empty cache use causal attention without a mask.
+  const bool ascending =
+      n <= 1 || positions.narrow(0, 1, n - 1).gt(positions.narrow(0, 0, n - 1)).all().item<bool>();
   const torch::Tensor token_positions = positions.to(device_).to(torch::kInt64);
+  std::optional<bool> unmasked;  // one new token after every cached one (set in layer 0)
   torch::Tensor x = embeddings.to(device_, dtype_);
   for (size_t i = 0; i < layers_.size(); ++i) {
     const Layer& layer = layers_[i];
     x = x + attention(static_cast<int>(i), layer, rms_norm(x, layer.input_norm), token_positions,
-                      cache);
-    const torch::Tensor h = rms_norm(x, layer.post_attention_norm);
-    x = x + torch::linear(torch::silu(torch::linear(h, layer.gate_weight)) *
-                              torch::linear(h, layer.up_weight),
-                          layer.down_weight);
+                      ascending, unmasked, cache);
+    x = x + mlp(layer, rms_norm(x, layer.post_attention_norm));
   }
   return rms_norm(x, final_norm_);
+}
+
+torch::Tensor Qwen2Model::decode_step(const torch::Tensor& ids, BatchKvCache& cache) const {
+  // Every operation here is a kernel launch that a CUDA graph replays: fused where libtorch
+  // allows (RMSNorm, q/k/v and gate/up matrices, residual adds inside the matrix products,
+  // three-kernel RoPE), since at batch 1 the launches, not the arithmetic, are what add to
+  // reading the weights.
+  torch::NoGradGuard no_grad;
+  const int64_t batch = ids.size(0);
+  const int64_t capacity = cache.capacity();
+  const int64_t heads = config_.num_heads;
+  const int64_t kv_heads = config_.num_kv_heads;
+  const int64_t head_dim = config_.head_dim;
+  const int64_t group = heads / kv_heads;
+  const double scale = 1.0 / std::sqrt(static_cast<double>(head_dim));
+  const double eps = config_.rms_norm_eps;
+
+  // The new token of row b goes into slot lengths[b] at position next_positions[b]; slots
+  // past a row's length are masked out.
+  const torch::Tensor slots = cache.lengths.unsqueeze(1);  // [batch, 1]
+  const auto [cos, sin] = rope_tables(cache.next_positions.view({batch, 1, 1}), dtype_);
+  const int64_t half = head_dim / 2;
+  const torch::Tensor signed_sin =
+      torch::cat({-sin.narrow(-1, 0, half), sin.narrow(-1, half, half)}, -1);
+  // q and k are neighbours in the projection's output and rotate together, as
+  // [batch, heads + kv_heads, 1, head_dim]; the query rows of the tables carry the attention
+  // scale.
+  const auto per_head = [&](const torch::Tensor& table) {
+    return torch::cat({(table * scale).expand({batch, heads, 1, head_dim}),
+                       table.expand({batch, kv_heads, 1, head_dim})},
+                      1);
+  };
+  const torch::Tensor qk_cos = per_head(cos);
+  const torch::Tensor qk_sin = per_head(signed_sin);
+  const torch::Tensor blocked =
+      (torch::arange(capacity, slots.options()).unsqueeze(0) > slots).view({batch, 1, 1, capacity});
+  const torch::Tensor slot_index =
+      slots.view({batch, 1, 1, 1}).expand({batch, kv_heads, 1, head_dim});
+
+  torch::Tensor x = torch::embedding(embed_tokens_, ids);  // [batch, hidden]
+  for (size_t i = 0; i < layers_.size(); ++i) {
+    const Layer& layer = layers_[i];
+    BatchKvCache::Layer& stored = cache.layers[i];
+    const Projections p = project(layer, compat::rms_norm(x, layer.input_norm, eps));
+    const torch::Tensor qk =
+        apply_rope_prepared((p.qk.defined() ? p.qk : torch::cat({p.q, p.k}, -1))
+                                .view({batch, heads + kv_heads, 1, head_dim}),
+                            qk_cos, qk_sin);
+    const torch::Tensor queries = qk.narrow(1, 0, heads).view({batch, kv_heads, group, head_dim});
+    stored.rotated_keys.scatter_(2, slot_index, qk.narrow(1, heads, kv_heads));
+    stored.values.scatter_(2, slot_index, p.v.reshape({batch, kv_heads, 1, head_dim}));
+    const torch::Tensor out =
+        grouped_attention(queries, stored.rotated_keys, stored.values, blocked, 1.0, dtype_);
+    x.addmm_(out.reshape({batch, heads * head_dim}), layer.o_weight.t());
+    const torch::Tensor h = compat::rms_norm(x, layer.post_attention_norm, eps);
+    if (layer.gate_up_weight.defined()) {
+      const torch::Tensor gate_up = torch::linear(h, layer.gate_up_weight);
+      const int64_t inner = layer.gate_weight.size(0);
+      x.addmm_(torch::silu(gate_up.narrow(-1, 0, inner)) * gate_up.narrow(-1, inner, inner),
+               layer.down_weight.t());
+    } else {
+      x.addmm_(torch::silu(torch::linear(h, layer.gate_weight)) * torch::linear(h, layer.up_weight),
+               layer.down_weight.t());
+    }
+  }
+  cache.lengths.add_(1);
+  cache.next_positions.add_(1);
+  return logits(compat::rms_norm(x, final_norm_, eps));
 }
 
 torch::Tensor Qwen2Model::logits(const torch::Tensor& hidden) const {

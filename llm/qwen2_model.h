@@ -7,6 +7,7 @@
 #include <torch/torch.h>
 
 #include <memory>
+#include <optional>
 #include <vector>
 
 #include "llm/checkpoint.h"
@@ -35,6 +36,11 @@ class Qwen2Model {
   // KvCache::observe_queries). Returns the final-normed hidden states [n, hidden].
   torch::Tensor forward(const torch::Tensor& embeddings, const torch::Tensor& positions,
                         KvCache& cache) const;
+  // One decoding step for a batch of sequences: ids int64 [batch] (one new token per row,
+  // on the model's device) go into cache at each row's next position; returns their logits
+  // [batch, vocab] (fp32). Only device work with fixed shapes, no host synchronisation: the
+  // step can be captured in a CUDA graph (BatchDecoder does).
+  torch::Tensor decode_step(const torch::Tensor& ids, BatchKvCache& cache) const;
   // Vocabulary logits [n, vocab], fp32, for hidden states [n, hidden].
   torch::Tensor logits(const torch::Tensor& hidden) const;
   // Applies RoPE at `positions` (int64 [n]) to x [heads, n, head_dim].
@@ -45,11 +51,26 @@ class Qwen2Model {
     torch::Tensor input_norm, post_attention_norm;
     torch::Tensor q_weight, q_bias, k_weight, k_bias, v_weight, v_bias, o_weight;
     torch::Tensor gate_weight, up_weight, down_weight;
+    // On devices where the weights are copies anyway (not borrowed from the file), q, k and
+    // v share one matrix and gate and up another (the separate ones are views into them), so
+    // each takes one matrix multiplication. Undefined otherwise.
+    torch::Tensor qkv_weight, qkv_bias, gate_up_weight;
+  };
+  struct Projections {
+    torch::Tensor q, k, v;  // [n, heads * head_dim], [n, kv_heads * head_dim] (x2)
+    torch::Tensor qk;       // q and k side by side, when fused weights give them so for free
   };
   Qwen2Model(Qwen2Config config, torch::Device device, torch::ScalarType dtype);
+  static void fuse(Layer& layer);
   torch::Tensor rms_norm(const torch::Tensor& x, const torch::Tensor& weight) const;
+  Projections project(const Layer& layer, const torch::Tensor& x) const;
+  torch::Tensor mlp(const Layer& layer, const torch::Tensor& x) const;
+  // cos and sin of the rotation angles at positions (int64 [...]): [..., head_dim] in dtype.
+  std::pair<torch::Tensor, torch::Tensor> rope_tables(const torch::Tensor& positions,
+                                                      torch::ScalarType dtype) const;
   torch::Tensor attention(int index, const Layer& layer, const torch::Tensor& x,
-                          const torch::Tensor& positions, KvCache& cache) const;
+                          const torch::Tensor& positions, bool ascending,
+                          std::optional<bool>& unmasked, KvCache& cache) const;
 
   Qwen2Config config_;
   torch::Device device_;

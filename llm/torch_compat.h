@@ -3,26 +3,73 @@
 
 #include <torch/torch.h>
 
+#include <limits>
 #include <optional>
+
+// True when the libtorch being compiled against is at least major.minor.
+#define VIGIL_TORCH_AT_LEAST(major, minor) \
+  (TORCH_VERSION_MAJOR > (major) ||        \
+   (TORCH_VERSION_MAJOR == (major) && TORCH_VERSION_MINOR >= (minor)))
 
 namespace vigil::llm::compat {
 
-// softmax(q·kᵀ·scale + mask)·v for q [B, H, Lq, D], k and v [B, H, Lk, D]; mask is additive
-// (0 or -inf) [Lq, Lk] or undefined. libtorch 2.x runs its fused kernels (flash /
-// memory-efficient on CUDA); 1.13 computes the same in plain operations, softmax in fp32.
+// softmax(q·kᵀ·scale, masked)·v for q [B, H, Lq, D], k and v [B, H, Lk, D]. `allowed` is a
+// boolean mask broadcastable to [B, H, Lq, Lk] (true: the query may attend to the key) or
+// undefined (everything allowed). libtorch 2.x runs its fused kernels (flash without a mask,
+// memory-efficient with one, on CUDA); 1.13 computes the same in plain operations, softmax
+// in fp32.
 inline torch::Tensor attention(const torch::Tensor& q, const torch::Tensor& k,
-                               const torch::Tensor& v, const torch::Tensor& mask, double scale) {
+                               const torch::Tensor& v, const torch::Tensor& allowed, double scale) {
 #if TORCH_VERSION_MAJOR >= 2
   // No mask is passed as an empty optional (not an undefined tensor) so that the fused kernels
   // that take no mask (flash) stay eligible.
   std::optional<at::Tensor> attn_mask;
-  if (mask.defined()) attn_mask = mask.to(q.dtype());
+  if (allowed.defined()) attn_mask = allowed;
   return at::scaled_dot_product_attention(q, k, v, attn_mask, /*dropout_p=*/0.0,
                                           /*is_causal=*/false, scale);
 #else
   torch::Tensor scores = torch::matmul(q, k.transpose(-2, -1)).to(torch::kFloat32) * scale;
-  if (mask.defined()) scores = scores + mask.to(torch::kFloat32);
+  if (allowed.defined()) {
+    scores = scores.masked_fill(allowed.logical_not(), -std::numeric_limits<float>::infinity());
+  }
   return torch::matmul(torch::softmax(scores, -1).to(v.dtype()), v);
+#endif
+}
+
+// softmax(q·kᵀ·scale)·v with no mask, or causal (query i attends to keys 0..i of the same
+// sequence), for q [B, H, L, D] and k, v [B, Hkv, Lk, D] with H a multiple of Hkv
+// (grouped-query attention: query head h reads key head h / (H / Hkv)). libtorch >= 2.5
+// reads the shared key heads in place (enable_gqa); older versions repeat them.
+inline torch::Tensor grouped_query_attention(const torch::Tensor& q, const torch::Tensor& k,
+                                             const torch::Tensor& v, double scale, bool causal) {
+  const int64_t group = q.size(1) / k.size(1);
+#if VIGIL_TORCH_AT_LEAST(2, 5)
+  return at::scaled_dot_product_attention(q, k, v, /*attn_mask=*/std::nullopt, /*dropout_p=*/0.0,
+                                          causal, scale, /*enable_gqa=*/group > 1);
+#else
+  const torch::Tensor keys = group > 1 ? k.repeat_interleave(group, 1) : k;
+  const torch::Tensor values = group > 1 ? v.repeat_interleave(group, 1) : v;
+#if TORCH_VERSION_MAJOR >= 2
+  return at::scaled_dot_product_attention(q, keys, values, /*attn_mask=*/{}, /*dropout_p=*/0.0,
+                                          causal, scale);
+#else
+  torch::Tensor allowed;
+  if (causal) {
+    allowed = torch::ones({q.size(2), k.size(2)}, q.options().dtype(torch::kBool)).tril();
+  }
+  return attention(q, keys, values, allowed, scale);
+#endif
+#endif
+}
+
+// RMSNorm as transformers' Qwen2 computes it up to rounding: x·rsqrt(mean(x²) + eps)·weight,
+// in fp32. libtorch 2.x has one fused operation for it; 1.13 composes it.
+inline torch::Tensor rms_norm(const torch::Tensor& x, const torch::Tensor& weight, double eps) {
+#if VIGIL_TORCH_AT_LEAST(2, 4)
+  return at::rms_norm(x, {x.size(-1)}, weight, eps);
+#else
+  const torch::Tensor x32 = x.to(torch::kFloat32);
+  return weight * (x32 * torch::rsqrt(x32.pow(2).mean(-1, true) + eps)).to(x.scalar_type());
 #endif
 }
 

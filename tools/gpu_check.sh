@@ -10,6 +10,9 @@
 #            (Qwen2 text models and LLaVA-OneVision with its video);
 #    vision  bench/vision_bench.cpp vs bench/vision_bench_transformers.py (SigLIP-so400m +
 #            projector + pooling, LLaVA-OneVision-7B shapes, random weights, batch 1/16/64);
+#    llm     bench/llm_bench.cpp vs bench/llm_bench_transformers.py (Qwen2-7B shapes, random
+#            weights written once by tools/make_random_checkpoint.py to $VIGIL_LLM_CHECKPOINT,
+#            default /tmp/qwen2-7b-random): prefill 1k/8k/32k, decode batch 1 and 16 at 4k;
 #    memory  bench/kv_quant_bench.cpp (bytes per frame per setting, quantize throughput) and
 #            bench/memory_bench.cpp (retrieval + fetch at 1 h and 10 h of 1-fps blocks);
 #    decode  bench/decode_bench.py: vigil at 1, 2, 4, 8, 16 workers against the peers present
@@ -77,8 +80,9 @@ fi
 cmake -S . -B build-gpu "${cmake_args[@]}" >"$out/cmake-configure.txt" 2>&1 ||
   { tail -40 "$out/cmake-configure.txt"; exit 1; }
 rm -f "$out/cmake-configure.txt"
-cmake --build build-gpu -j "$jobs" --target vigil vigil_loop_video vigil_vision_bench \
-  vigil_memory_bench vigil_kv_quant_bench
+# VIGIL_GPU_TARGETS narrows the build to what the chosen sections run.
+cmake --build build-gpu -j "$jobs" --target ${VIGIL_GPU_TARGETS:-vigil vigil_loop_video \
+  vigil_vision_bench vigil_memory_bench vigil_kv_quant_bench vigil_llm_bench}
 echo "   built in $((SECONDS - started)) s"
 nvidia-smi --query-gpu=name,memory.total --format=csv,noheader || true
 has() { [[ ",$sections," == *",$1,"* ]]; }
@@ -94,6 +98,15 @@ if has vision; then
     --iterations 10 --layers 27 2>&1 | tee "$out/vision_bench.txt" || status=$?
   python3 bench/vision_bench_transformers.py --layers 27 --batches 1,16,64 --iterations 10 \
     2>&1 | grep -v Warning | tail -12 | tee "$out/vision_bench_transformers.txt" || status=$?
+fi
+if has llm; then
+  echo "== LLM benchmark: vigil vs transformers, Qwen2-7B shapes, random weights"
+  checkpoint=${VIGIL_LLM_CHECKPOINT:-/tmp/qwen2-7b-random}
+  python3 tools/make_random_checkpoint.py --out "$checkpoint" 2>&1 | grep -v Warning || status=$?
+  build-gpu/bench/vigil_llm_bench --model "$checkpoint" ${VIGIL_LLM_BENCH_ARGS:-} 2>&1 |
+    tee "$out/llm_bench.txt" || status=$?
+  python3 bench/llm_bench_transformers.py --model "$checkpoint" ${VIGIL_LLM_BENCH_ARGS:-} 2>&1 |
+    grep -v Warning | tee "$out/llm_bench_transformers.txt" || status=$?
 fi
 if has memory; then
   echo "== memory benchmarks: KV bytes per frame and quantization; retrieval at 1 h and 10 h"

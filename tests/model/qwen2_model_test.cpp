@@ -5,6 +5,7 @@
 
 #include <gtest/gtest.h>
 
+#include "llm/batch_decoder.h"
 #include "llm/checkpoint.h"
 #include "llm/kv_cache.h"
 #include "llm/safetensors_file.h"
@@ -112,6 +113,65 @@ TEST_P(Qwen2Fixture, RopeIsAppliedAtUseSoOnlyRelativePositionsMatter) {
   const torch::Tensor actual =
       model.logits(model.forward(model.embed(tail), torch::tensor({5000 + n - 1}), repacked));
   EXPECT_LE(relative_error(actual, expected), 1e-4);
+}
+
+TEST_P(Qwen2Fixture, PromptAfterCachedTokensEqualsOnePromptOnAnEmptyCache) {
+  // Two chunks: the second runs the masked path (new tokens against cached ones), the single
+  // prompt the causal path without a mask; positions out of order take the masked path too.
+  const Fixture fixture = load_fixture(GetParam());
+  const Qwen2Model& model = *fixture.model;
+  const int64_t n = fixture.input_ids.size(0);
+  const int64_t first = n / 2;
+  ContiguousKvCache cache(static_cast<int>(model.config().num_layers));
+  model.forward(model.embed(fixture.input_ids.narrow(0, 0, first)), torch::arange(first), cache);
+  const torch::Tensor second = model.logits(model.forward(
+      model.embed(fixture.input_ids.narrow(0, first, n - first)), torch::arange(first, n), cache));
+  const torch::Tensor whole = full_logits(model, fixture.input_ids, 0);
+  EXPECT_LE(relative_error(second, whole.narrow(0, first, n - first)), 1e-5);
+
+  // Reversed order of the same tokens with their positions: each row must equal the row of
+  // the in-order forward at that position.
+  ContiguousKvCache reversed_cache(static_cast<int>(model.config().num_layers));
+  const torch::Tensor order = torch::arange(n - 1, -1, -1);
+  const torch::Tensor reversed = model.logits(
+      model.forward(model.embed(fixture.input_ids.index_select(0, order)), order, reversed_cache));
+  EXPECT_LE(relative_error(reversed, whole.index_select(0, order)), 1e-5);
+}
+
+TEST_P(Qwen2Fixture, BatchDecodingEqualsEachSequenceDecodedAlone) {
+  // Three rows with contexts of different lengths decoded together for 6 steps give the same
+  // logits as each sequence decoded on its own cache.
+  const Fixture fixture = load_fixture(GetParam());
+  const Qwen2Model& model = *fixture.model;
+  const int layers = static_cast<int>(model.config().num_layers);
+  const int64_t n = fixture.input_ids.size(0);
+  const std::vector<int64_t> context_lengths = {n, n - 3, 2};
+  const int64_t steps = 6;
+  BatchDecoder decoder(model, 3, n + steps, /*use_cuda_graph=*/true);
+  std::vector<ContiguousKvCache> alone;
+  for (size_t row = 0; row < context_lengths.size(); ++row) {
+    alone.emplace_back(layers);
+    const int64_t length = context_lengths[row];
+    model.forward(model.embed(fixture.input_ids.narrow(0, 0, length)), torch::arange(length),
+                  alone.back());
+    decoder.assign(static_cast<int64_t>(row), alone.back());
+  }
+  for (int64_t step = 0; step < steps; ++step) {
+    const torch::Tensor ids = fixture.greedy_ids.narrow(0, n + step, 3).clone();  // any tokens
+    const torch::Tensor batch_logits = decoder.step(ids);
+    ASSERT_EQ(batch_logits.sizes(), (std::vector<int64_t>{3, model.config().vocab_size}));
+    for (size_t row = 0; row < context_lengths.size(); ++row) {
+      const torch::Tensor position = torch::tensor({context_lengths[row] + step});
+      const torch::Tensor expected = model.logits(model.forward(
+          model.embed(ids.narrow(0, static_cast<int64_t>(row), 1)), position, alone[row]));
+      EXPECT_LE(relative_error(batch_logits[static_cast<int64_t>(row)], expected[0]), 1e-5)
+          << "row " << row << " step " << step;
+    }
+  }
+  EXPECT_FALSE(decoder.uses_cuda_graph());  // a CPU model never captures
+  // Row 0 is now full: one more step is refused, not written past the end.
+  EXPECT_THROW(decoder.step(torch::zeros({3}, torch::kInt64)), std::length_error);
+  EXPECT_THROW(decoder.step(torch::zeros({2}, torch::kInt64)), std::invalid_argument);
 }
 
 INSTANTIATE_TEST_SUITE_P(Fixtures, Qwen2Fixture,
