@@ -1,17 +1,27 @@
 #include "api/realtime_session.h"
 
 #include <chrono>
+#include <cmath>
 #include <deque>
 
 #include "api/api_error.h"
 #include "api/chat_format.h"
 #include "api/rest_handlers.h"
+#include "decoder/jpeg_decoder.h"
+#include "decoder/jpeg_push_source.h"
+#include "decoder/media_source.h"
 #include "decoder/push_source.h"
 
 namespace vigil::api {
 namespace {
 
 using Json = nlohmann::json;
+using Clock = std::chrono::steady_clock;
+
+// What input_video_buffer.append carries (session.input_video_format).
+constexpr const char* kVideoFormats[] = {"auto", "mpegts", "mp4", "jpeg"};
+// Pictures waiting to be decoded in JPEG mode, at most (and 4 x max_message_bytes of them).
+constexpr size_t kQueuedPictures = 64;
 
 // A response being generated; cancel is read by the worker.
 struct RealtimeResponse {
@@ -57,6 +67,8 @@ class RealtimeSession : public std::enable_shared_from_this<RealtimeSession> {
   }
 
  private:
+  struct Settings;  // what session.update sets, below
+
   // ---- lifecycle -------------------------------------------------------------------------
   void on_accept(beast::error_code ec) {
     if (ec) return;
@@ -105,6 +117,7 @@ class RealtimeSession : public std::enable_shared_from_this<RealtimeSession> {
     closing_ = true;
     if (response_) response_->cancel.store(true);
     if (push_) push_->close();
+    if (pictures_) pictures_->close();
     if (!session_id_.empty()) {
       net::post(control_,
                 [context = &context_, id = session_id_] { context->sessions.remove(id); });
@@ -152,7 +165,17 @@ class RealtimeSession : public std::enable_shared_from_this<RealtimeSession> {
         return send_error("invalid_base64", "'video' is not valid base64", client_event_id);
       }
       decoded.resize(result.first);
-      return append_video(reinterpret_cast<const uint8_t*>(decoded.data()), decoded.size());
+      std::optional<double> pts;
+      if (event.contains("pts") && !event["pts"].is_null()) {
+        if (!event["pts"].is_number() || !std::isfinite(event["pts"].get<double>()) ||
+            event["pts"].get<double>() < 0) {
+          return send_error("invalid_pts", "'pts' must be a number of seconds >= 0",
+                            client_event_id);
+        }
+        pts = event["pts"].get<double>();
+      }
+      return append_video(reinterpret_cast<const uint8_t*>(decoded.data()), decoded.size(), pts,
+                          client_event_id);
     }
     if (type == "input_video_buffer.commit") return send_committed();
     if (type == "response.create") return response_create(event, client_event_id);
@@ -186,6 +209,22 @@ class RealtimeSession : public std::enable_shared_from_this<RealtimeSession> {
         next.include_video = value.get<bool>();
       } else if (key == "seed" && value.is_number_integer()) {
         next.seed = value.get<int64_t>();
+      } else if (key == "input_video_format" && value.is_string() &&
+                 valid_video_format(value.get<std::string>())) {
+        const std::string format = value.get<std::string>();
+        if (video_started() && format != session_.input_video_format) {
+          return send_error("invalid_session_field",
+                            "session.input_video_format cannot change once video was appended",
+                            client_event_id);
+        }
+        next.input_video_format = format;
+      } else if (key == "alerts" && value.is_object()) {
+        if (!parse_alerts(value, next)) {
+          return send_error("invalid_session_field",
+                            "session.alerts takes scene_change (bool) and threshold (a kept "
+                            "share of a frame's tokens, 0 < threshold <= 1)",
+                            client_event_id);
+        }
       } else if (key == "type" || key == "model" || key == "id") {
         continue;
       } else {
@@ -198,32 +237,154 @@ class RealtimeSession : public std::enable_shared_from_this<RealtimeSession> {
     send_event({{"type", "session.updated"}, {"session", session_json()}});
   }
 
-  void append_video(const uint8_t* data, std::size_t size) {
-    if (size == 0) return send_error("invalid_event", "empty video chunk");
-    const std::optional<service::SessionInfo> info = context_.sessions.registry().get(session_id_);
-    if (info && info->state == service::SessionState::kFailed) {
-      return send_error("video_input_failed", "the pushed video failed to decode: " + info->error);
+  static bool valid_video_format(const std::string& format) {
+    for (const char* known : kVideoFormats) {
+      if (format == known) return true;
     }
-    if (!push_) {
-      push_ = std::make_shared<decoder::PushSource>(
-          static_cast<std::size_t>(context_.config.max_message_bytes) * 4,
-          std::chrono::seconds(context_.config.read_timeout_seconds));
-      try {
-        context_.sessions.start_push(session_id_, push_);
-      } catch (const service::EngineError& e) {
-        push_.reset();
-        return send_error("engine_error", e.what());
+    return false;
+  }
+
+  static bool parse_alerts(const Json& alerts, Settings& next) {
+    for (const auto& [key, value] : alerts.items()) {
+      if (key == "scene_change" && value.is_boolean()) {
+        next.scene_change_alerts = value.get<bool>();
+      } else if (key == "threshold" && value.is_number() && value.get<double>() > 0 &&
+                 value.get<double>() <= 1) {
+        next.scene_change_threshold = value.get<double>();
+      } else {
+        return false;
       }
     }
-    if (!push_->push(data, size)) {
+    return true;
+  }
+
+  bool video_started() const { return push_ != nullptr || pictures_ != nullptr; }
+
+  // The first append starts the session's ingestion in the declared format ("auto": JPEG when
+  // the bytes start with a JPEG's SOI marker, else container bytes that FFmpeg probes).
+  bool start_video(const uint8_t* data, std::size_t size) {
+    const std::string& format = session_.input_video_format;
+    const bool jpeg =
+        format == "jpeg" || (format == "auto" && decoder::starts_like_jpeg(data, size));
+    const auto capacity = static_cast<std::size_t>(context_.config.max_message_bytes) * 4;
+    const auto timeout = std::chrono::seconds(context_.config.read_timeout_seconds);
+    decoder::MediaSource source;
+    if (jpeg) {
+      // Called on the decoder's thread for a picture it could not decode: reported as an error
+      // event on this session's strand.
+      std::weak_ptr<RealtimeSession> weak = shared_from_this();
+      const auto executor = ws_.get_executor();
+      pictures_ = std::make_shared<decoder::JpegPushSource>(
+          kQueuedPictures, capacity, timeout,
+          [weak, executor](double time_seconds, const std::string& reason) {
+            net::post(executor, [weak, time_seconds, reason] {
+              if (auto self = weak.lock()) self->on_rejected_picture(time_seconds, reason);
+            });
+          });
+      source = decoder::MediaSource::jpeg_push(pictures_);
+    } else {
+      push_ = std::make_shared<decoder::PushSource>(capacity, timeout);
+      source = decoder::MediaSource::push(push_, format == "auto" ? "" : format);
+    }
+    std::weak_ptr<RealtimeSession> weak = shared_from_this();
+    const auto executor = ws_.get_executor();
+    try {
+      context_.sessions.start_push(
+          session_id_, std::move(source),
+          [weak, executor](const std::vector<service::FrameTokens>& frames) {
+            net::post(executor, [weak, frames] {
+              if (auto self = weak.lock()) self->on_frames(frames);
+            });
+          });
+    } catch (const service::EngineError& e) {
+      push_.reset();
+      pictures_.reset();
+      send_error("engine_error", e.what());
+      return false;
+    }
+    return true;
+  }
+
+  // pts: the client's time for a JPEG picture, seconds (ignored for container bytes, which
+  // carry their own timestamps).
+  void append_video(const uint8_t* data, std::size_t size, std::optional<double> pts = std::nullopt,
+                    const std::string& client_event_id = "") {
+    if (size == 0) return send_error("invalid_event", "empty video chunk", client_event_id);
+    const std::optional<service::SessionInfo> info = context_.sessions.registry().get(session_id_);
+    if (info && info->state == service::SessionState::kFailed) {
+      return send_error("video_input_failed", "the pushed video failed to decode: " + info->error,
+                        client_event_id);
+    }
+    if (!video_started() && !start_video(data, size)) return;
+    if (pictures_) {
+      if (!append_picture(data, size, pts, client_event_id)) return;
+    } else if (!push_->push(data, size)) {
       return send_error("input_video_buffer_full",
-                        "the video buffer is full (decoding lags behind); slow down and resend");
+                        "the video buffer is full (decoding lags behind); slow down and resend",
+                        client_event_id);
     }
     context_.metrics.ingest_bytes_pushed.add(static_cast<double>(size));
     bytes_pushed_ += static_cast<int64_t>(size);
     context_.sessions.registry().update(session_id_,
                                         [&](service::SessionInfo& s) { s.bytes = bytes_pushed_; });
     send_committed();
+  }
+
+  // One JPEG picture, timed by the client's pts or by its arrival; false after an error event.
+  bool append_picture(const uint8_t* data, std::size_t size, std::optional<double> pts,
+                      const std::string& client_event_id) {
+    if (!decoder::starts_like_jpeg(data, size)) {
+      send_error("invalid_jpeg",
+                 "in JPEG mode each append is one whole JPEG picture; this one does not start "
+                 "with FF D8 FF",
+                 client_event_id);
+      return false;
+    }
+    const Clock::time_point now = Clock::now();
+    if (!first_picture_at_) first_picture_at_ = now;
+    const double time_seconds =
+        pts ? *pts : std::chrono::duration<double>(now - *first_picture_at_).count();
+    if (last_picture_seconds_ && !(time_seconds > *last_picture_seconds_)) {
+      send_error("invalid_pts",
+                 "picture times must increase: " + std::to_string(time_seconds) + " s after " +
+                     std::to_string(*last_picture_seconds_) + " s",
+                 client_event_id);
+      return false;
+    }
+    if (!pictures_->push(std::vector<uint8_t>(data, data + size), time_seconds)) {
+      send_error("input_video_buffer_full",
+                 "the picture queue is full (decoding lags behind); slow down and resend",
+                 client_event_id);
+      return false;
+    }
+    last_picture_seconds_ = time_seconds;
+    return true;
+  }
+
+  void on_rejected_picture(double time_seconds, const std::string& reason) {
+    if (closing_) return;
+    send_error("invalid_jpeg",
+               "the picture at " + std::to_string(time_seconds) + " s was not decoded: " + reason);
+  }
+
+  // Token drop results of ingested frames: a frame after the first that keeps more than the
+  // threshold share of its tokens is a scene change.
+  void on_frames(const std::vector<service::FrameTokens>& frames) {
+    if (closing_ || !session_.scene_change_alerts) return;
+    for (const service::FrameTokens& frame : frames) {
+      if (frame.frame_index == 0 || frame.kept_ratio() <= session_.scene_change_threshold) {
+        continue;
+      }
+      context_.metrics.alerts.add(1);
+      send_event({{"type", "alert.triggered"},
+                  {"reason", "scene_change"},
+                  {"pts", frame.time_seconds},
+                  {"frame_index", frame.frame_index},
+                  {"kept_ratio", frame.kept_ratio()},
+                  {"tokens_kept", frame.tokens_kept},
+                  {"tokens_in", frame.tokens_in},
+                  {"threshold", session_.scene_change_threshold}});
+    }
   }
 
   void send_committed() {
@@ -391,7 +552,10 @@ class RealtimeSession : public std::enable_shared_from_this<RealtimeSession> {
             {"max_output_tokens", session_.max_output_tokens},
             {"temperature", session_.temperature},
             {"include_video", session_.include_video},
-            {"input_video_format", "mpegts | fmp4 (binary messages)"}};
+            {"input_video_format", session_.input_video_format},
+            {"alerts",
+             {{"scene_change", session_.scene_change_alerts},
+              {"threshold", session_.scene_change_threshold}}}};
   }
 
   void send_error(const std::string& code, const std::string& message,
@@ -462,6 +626,9 @@ class RealtimeSession : public std::enable_shared_from_this<RealtimeSession> {
     double temperature = 0.0;
     bool include_video = true;
     int64_t seed = -1;
+    std::string input_video_format = "auto";  // one of kVideoFormats
+    bool scene_change_alerts = false;
+    double scene_change_threshold = 0.5;  // kept share of a frame's tokens that alerts
   };
 
   websocket::stream<beast::tcp_stream> ws_;
@@ -472,7 +639,10 @@ class RealtimeSession : public std::enable_shared_from_this<RealtimeSession> {
   http::request<http::empty_body> request_;
   std::string session_id_;
   Settings session_;
-  std::shared_ptr<decoder::PushSource> push_;
+  std::shared_ptr<decoder::PushSource> push_;          // container bytes, or
+  std::shared_ptr<decoder::JpegPushSource> pictures_;  // JPEG pictures
+  std::optional<Clock::time_point> first_picture_at_;
+  std::optional<double> last_picture_seconds_;
   int64_t bytes_pushed_ = 0;
   std::shared_ptr<RealtimeResponse> response_;
   std::deque<std::string> queue_;

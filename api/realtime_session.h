@@ -1,7 +1,8 @@
 // A realtime WebSocket session (/v1/realtime), in the style of OpenAI's Realtime API: the
-// client pushes video (binary messages: MPEG-TS or fragmented MP4 chunks) and asks questions
-// at any time; answers stream back as events. One strand, one bounded write queue; a client
-// that does not read is dropped with a close reason. Protocol: docs/protocol.md.
+// client pushes video (binary messages: MPEG-TS or fragmented MP4 chunks, or one JPEG picture
+// each) and asks questions at any time; answers stream back as events, and scene changes seen
+// by token drop as alert.triggered when asked for. One strand, one bounded write queue; a
+// client that does not read is dropped with a close reason. Protocol: docs/protocol.md.
 #pragma once
 
 #include "api/api_context.h"

@@ -20,6 +20,8 @@ const char* to_string(DecodeErrorKind kind) {
       return "cancelled";
     case DecodeErrorKind::kIo:
       return "io_error";
+    case DecodeErrorKind::kInvalidData:
+      return "invalid_data";
   }
   return "unknown";
 }

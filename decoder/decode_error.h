@@ -15,6 +15,7 @@ enum class DecodeErrorKind {
   kInvalidRequest,    // the caller asked for something impossible (time past the end, fps <= 0)
   kCancelled,         // the caller cancelled
   kIo,                // a read failed mid-stream
+  kInvalidData,       // bytes that are not what they claim to be (a corrupt JPEG picture)
 };
 
 const char* to_string(DecodeErrorKind kind);

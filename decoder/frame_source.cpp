@@ -4,6 +4,7 @@
 
 #include "decoder/archive_decoder.h"
 #include "decoder/decode_error.h"
+#include "decoder/jpeg_frame_source.h"
 #include "decoder/sequential_decoder.h"
 
 namespace vigil::decoder {
@@ -36,6 +37,12 @@ std::unique_ptr<FrameSource> open_frame_source(const MediaSource& source,
     throw DecodeError(
         DecodeErrorKind::kInvalidRequest,
         source.describe() + ": the output size must be two positive numbers, or native");
+  }
+  if (source.kind() == MediaSource::Kind::kJpegPush) {
+    if (source.jpeg_push_source() == nullptr) {
+      throw DecodeError(DecodeErrorKind::kInvalidRequest, "JPEG push source without a queue");
+    }
+    return std::make_unique<JpegFrameSource>(source.jpeg_push_source(), options);
   }
   OpenedInput input = open_input(source, options.source);
   if (!is_seekable_archive(source, input)) {

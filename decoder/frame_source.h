@@ -1,6 +1,7 @@
 // The decoder's one interface: a sequence of sampled RGB frames from any source.
 // Archived files are decoded in parallel keyframe-aligned intervals (ArchiveDecoder);
-// live URLs and pushed bytes are decoded in order with bounded latency (LiveDecoder).
+// live URLs and pushed bytes are decoded in order with bounded latency (LiveDecoder); pushed
+// JPEG pictures one by one as they arrive (JpegFrameSource).
 #pragma once
 
 #include <memory>

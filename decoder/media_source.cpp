@@ -58,12 +58,24 @@ MediaSource MediaSource::push(std::shared_ptr<PushSource> push_source, std::stri
   return source;
 }
 
+MediaSource MediaSource::jpeg_push(std::shared_ptr<JpegPushSource> jpeg_source) {
+  MediaSource source;
+  source.kind_ = Kind::kJpegPush;
+  source.jpeg_push_ = std::move(jpeg_source);
+  return source;
+}
+
 MediaSource MediaSource::from_string(const std::string& location) {
   const std::string scheme = scheme_of(location);
   if (scheme.empty() || scheme == "file") {
     return file(scheme.empty() ? location : location.substr(7));
   }
   return url(location);
+}
+
+void MediaSource::cancel_pushed() const {
+  if (push_) push_->cancel();
+  if (jpeg_push_) jpeg_push_->cancel();
 }
 
 std::string MediaSource::describe() const {
@@ -74,6 +86,8 @@ std::string MediaSource::describe() const {
       return "URL '" + location_ + "'";
     case Kind::kPush:
       return "pushed stream";
+    case Kind::kJpegPush:
+      return "pushed JPEG pictures";
   }
   return "source";
 }
@@ -84,6 +98,10 @@ OpenedInput open_input(const MediaSource& source, const SourceOptions& options,
   input.interrupter = std::make_unique<Interrupter>();
   input.interrupter->follow(cancel_signal);
 
+  if (source.kind() == MediaSource::Kind::kJpegPush) {
+    throw DecodeError(DecodeErrorKind::kInvalidRequest,
+                      source.describe() + " have no container to open: decode them one by one");
+  }
   if (source.kind() == MediaSource::Kind::kFile) {
     struct stat status {};
     if (::stat(source.location().c_str(), &status) != 0) {
@@ -182,7 +200,9 @@ OpenedInput open_input(const MediaSource& source, const SourceOptions& options,
 }
 
 bool is_seekable_archive(const MediaSource& source, const OpenedInput& input) {
-  if (source.kind() == MediaSource::Kind::kPush) return false;
+  if (source.kind() == MediaSource::Kind::kPush || source.kind() == MediaSource::Kind::kJpegPush) {
+    return false;
+  }
   if (source.kind() == MediaSource::Kind::kFile) return true;
   const std::string scheme = scheme_of(source.location());
   const bool byte_protocol = scheme == "http" || scheme == "https" || scheme == "file";

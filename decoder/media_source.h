@@ -1,4 +1,5 @@
-// Where video comes from (a file, a URL, pushed bytes) and how to open it with libavformat.
+// Where video comes from (a file, a URL, pushed bytes, pushed JPEG pictures) and how to open
+// it with libavformat.
 #pragma once
 
 #include <chrono>
@@ -7,6 +8,7 @@
 
 #include "decoder/ffmpeg_handles.h"
 #include "decoder/interrupt.h"
+#include "decoder/jpeg_push_source.h"
 #include "decoder/push_source.h"
 
 namespace vigil::decoder {
@@ -24,26 +26,34 @@ struct SourceOptions {
 
 class MediaSource {
  public:
-  enum class Kind { kFile, kUrl, kPush };
+  enum class Kind { kFile, kUrl, kPush, kJpegPush };
 
   static MediaSource file(std::string path);
   static MediaSource url(std::string url);
   // format_name: "mpegts", "mp4" or "" to let FFmpeg probe the bytes.
   static MediaSource push(std::shared_ptr<PushSource> source, std::string format_name);
+  // Whole JPEG pictures pushed one at a time with their times (no container: open_frame_source
+  // decodes them one by one, open_input refuses them).
+  static MediaSource jpeg_push(std::shared_ptr<JpegPushSource> source);
   // A path or URL: "scheme://..." is a URL, anything else a file.
   static MediaSource from_string(const std::string& location);
 
   Kind kind() const { return kind_; }
   const std::string& location() const { return location_; }
   const std::shared_ptr<PushSource>& push_source() const { return push_; }
+  const std::shared_ptr<JpegPushSource>& jpeg_push_source() const { return jpeg_push_; }
   const std::string& format_name() const { return format_name_; }
-  // A readable name for messages: the path, the URL, or "pushed stream".
+  // Abandons pushed bytes or pictures, so that a blocked read returns at once (thread-safe);
+  // nothing for files and URLs.
+  void cancel_pushed() const;
+  // A readable name for messages: the path, the URL, "pushed stream" or "pushed JPEG pictures".
   std::string describe() const;
 
  private:
   Kind kind_ = Kind::kFile;
   std::string location_;
   std::shared_ptr<PushSource> push_;
+  std::shared_ptr<JpegPushSource> jpeg_push_;
   std::string format_name_;
 };
 
@@ -59,7 +69,8 @@ struct OpenedInput {
 
 // Opens the source, reads stream parameters and selects the best video stream; other
 // streams are discarded at demux. Throws DecodeError (kOpenFailed, kTimeout,
-// kNoVideoStream, kUnsupportedCodec, kEmptyInput) naming the source and FFmpeg's error.
+// kNoVideoStream, kUnsupportedCodec, kEmptyInput) naming the source and FFmpeg's error, and
+// kInvalidRequest for pushed JPEG pictures (there is no container to open).
 // cancel_signal, when given, aborts the open (and later reads) once it is cancelled
 // (kCancelled); it must outlive the returned input.
 OpenedInput open_input(const MediaSource& source, const SourceOptions& options,

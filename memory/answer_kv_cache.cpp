@@ -16,9 +16,12 @@ AnswerKvCache::AnswerKvCache(const StreamingKvCache& stream, const BlockIndex& i
       retrieved_blocks_(static_cast<size_t>(stream.layers())),
       retrieved_(static_cast<size_t>(stream.layers())),
       question_(static_cast<int>(stream.layers())) {
+  const BlockRange in_window = index_.blocks_in(config_.window);
   const std::deque<KvBlock>& window = stream.window();
   int64_t recent_tokens = 0;
   for (auto it = window.rbegin(); it != window.rend() && config_.recent_tokens > 0; ++it) {
+    if (it->index >= in_window.end_block) continue;  // after the question's time window
+    if (it->index < in_window.first_block) break;
     if (!recent_.empty() && recent_tokens + it->tokens() > config_.recent_tokens) break;
     recent_tokens += it->tokens();
     recent_.insert(recent_.begin(), &*it);
@@ -28,9 +31,9 @@ AnswerKvCache::AnswerKvCache(const StreamingKvCache& stream, const BlockIndex& i
     recent_indices_.push_back(block->index);
     recent_span += block_span(layout_, block->tokens(), block->frame_tokens);
   }
-  before_block_ = recent_.empty() ? std::numeric_limits<int64_t>::max() : recent_.front()->index;
-  const int64_t candidates =
-      std::min(config_.retrieval.max_blocks, index_.count_before(before_block_));
+  candidates_ = {in_window.first_block,
+                 recent_.empty() ? in_window.end_block : recent_.front()->index};
+  const int64_t candidates = std::min(config_.retrieval.max_blocks, index_.count_in(candidates_));
   const int64_t largest_span =
       layout_ == PositionLayout::kPacked ? store_.max_tokens() : store_.max_frame_tokens();
   reserved_span_ = candidates * largest_span;
@@ -43,7 +46,7 @@ void AnswerKvCache::observe_queries(int layer, const torch::Tensor& queries) {
   retrieved_done_[l] = true;
   // The question's mean query over its tokens, flattened over heads (ReKV).
   const torch::Tensor query = queries.to(torch::kFloat32).mean(1).reshape({-1});
-  retrieved_blocks_[l] = index_.retrieve(layer, query, config_.retrieval, before_block_);
+  retrieved_blocks_[l] = index_.retrieve(layer, query, config_.retrieval, candidates_);
   if (retrieved_blocks_[l].empty()) return;
   std::vector<int64_t> indices;
   for (const ScoredBlock& block : retrieved_blocks_[l]) indices.push_back(block.block_index);

@@ -36,6 +36,9 @@ struct AnswerConfig {
   // (LiveVLM's short-term memory; questions about "now" need it). The newest blocks whose
   // tokens fit; 0 = none. Default: 16 frames of 196 tokens (our choice; no source value).
   int64_t recent_tokens = 16 * 196;
+  // The question's time window: only blocks whose time overlaps it (BlockIndex::blocks_in)
+  // enter the context, retrieved or recent. Default: the whole stream.
+  TimeWindow window;
 };
 
 // One question's cache. Borrows stream, index and store, which must outlive it and not change
@@ -75,7 +78,7 @@ class AnswerKvCache final : public llm::KvCache {
   PositionLayout layout_;
   std::vector<const KvBlock*> recent_;  // in stream_.window()
   std::vector<int64_t> recent_indices_;
-  int64_t before_block_ = 0;   // retrieval candidates: blocks below this index
+  BlockRange candidates_;      // retrieval candidates: the window's blocks before the recent
   int64_t reserved_span_ = 0;  // R
   int64_t question_position_ = 0;
   std::vector<bool> retrieved_done_;

@@ -59,9 +59,11 @@ torch::Tensor host_rows(const torch::Tensor& rows, int64_t dimension, BlockMetri
 
 }  // namespace
 
-void BlockIndex::add(int64_t block_index, const torch::Tensor& summary_keys) {
+void BlockIndex::add(int64_t block_index, const torch::Tensor& summary_keys, double start_seconds,
+                     double end_seconds) {
   assert(summary_keys.size(0) == layers());
   assert(block_indices_.empty() || block_index > block_indices_.back());
+  assert(start_seconds_.empty() || start_seconds >= start_seconds_.back());
   const torch::Tensor rows = host_rows(summary_keys, dimension_, metric_);  // [layers, dim]
   for (size_t layer = 0; layer < layers_.size(); ++layer) {
     layers_[layer]->add(1, rows[static_cast<int64_t>(layer)].data_ptr<float>());
@@ -85,6 +87,48 @@ void BlockIndex::add(int64_t block_index, const torch::Tensor& summary_keys) {
     }
   }
   block_indices_.push_back(block_index);
+  // The previous block covers the time up to this one (frames in between left no block).
+  cover_until(start_seconds);
+  const double previous = covered_until_.empty() ? end_seconds : covered_until_.back();
+  start_seconds_.push_back(start_seconds);
+  covered_until_.push_back(std::max(end_seconds, previous));
+}
+
+void BlockIndex::cover_until(double until_seconds) {
+  if (!covered_until_.empty()) {
+    covered_until_.back() = std::max(covered_until_.back(), until_seconds);
+  }
+}
+
+TimeWindow BlockIndex::time_covered() const {
+  assert(!start_seconds_.empty());
+  return {start_seconds_.front(), covered_until_.back()};
+}
+
+int64_t BlockIndex::count_in(const BlockRange& range) const {
+  const auto [first, end] = rows_of(range);
+  return end - first;
+}
+
+BlockRange BlockIndex::blocks_in(const TimeWindow& window) const {
+  // A block [start, covered_until) overlaps [window start, window end] when it starts at or
+  // before the window's end and covers past its start; both bounds are monotone over rows.
+  const auto first = static_cast<size_t>(
+      std::upper_bound(covered_until_.begin(), covered_until_.end(), window.start_seconds) -
+      covered_until_.begin());
+  const auto end = static_cast<size_t>(
+      std::upper_bound(start_seconds_.begin(), start_seconds_.end(), window.end_seconds) -
+      start_seconds_.begin());
+  if (first >= end) return {0, 0};
+  return {block_indices_[first], block_indices_[end - 1] + 1};
+}
+
+std::pair<int64_t, int64_t> BlockIndex::rows_of(const BlockRange& range) const {
+  const int64_t first =
+      std::lower_bound(block_indices_.begin(), block_indices_.end(), range.first_block) -
+      block_indices_.begin();
+  const int64_t end = std::max(first, count_before(range.end_block));
+  return {first, end};
 }
 
 int64_t BlockIndex::count_before(int64_t before_block) const {
@@ -102,9 +146,15 @@ torch::Tensor BlockIndex::keys(int layer) const {
 
 std::vector<std::vector<ScoredBlock>> BlockIndex::search(int layer, const torch::Tensor& queries,
                                                          int64_t k, int64_t before_block) const {
+  return search(layer, queries, k, BlockRange{0, before_block});
+}
+
+std::vector<std::vector<ScoredBlock>> BlockIndex::search(int layer, const torch::Tensor& queries,
+                                                         int64_t k, const BlockRange& range) const {
   const int64_t n = queries.numel() / dimension_;
-  // Labels are in time order, so "below before_block" is a prefix of the rows.
-  const int64_t candidates = count_before(before_block);
+  // Labels are in time order, so a range of blocks is a slice of the rows.
+  const auto [first_row, end_row] = rows_of(range);
+  const int64_t candidates = end_row - first_row;
   k = std::min(k, candidates);
   std::vector<std::vector<ScoredBlock>> results(static_cast<size_t>(n));
   if (k <= 0 || n == 0) return results;
@@ -119,7 +169,7 @@ std::vector<std::vector<ScoredBlock>> BlockIndex::search(int layer, const torch:
   } else {
     q = host_rows(queries, dimension_, metric_);
   }
-  const torch::Tensor rows = keys(layer).narrow(0, 0, candidates);
+  const torch::Tensor rows = keys(layer).narrow(0, first_row, candidates);
   // One query: a GEMV (memory-bound, fp32 on CUDA whatever the TF32 setting).
   const torch::Tensor scores = n == 1 ? rows.mv(q[0]).unsqueeze(0) : torch::mm(q, rows.t());
   const std::tuple<torch::Tensor, torch::Tensor> top =
@@ -132,7 +182,8 @@ std::vector<std::vector<ScoredBlock>> BlockIndex::search(int layer, const torch:
     std::vector<ScoredBlock>& found = results[static_cast<size_t>(i)];
     found.reserve(static_cast<size_t>(k));
     for (int64_t j = 0; j < k; ++j) {
-      found.push_back({block_indices_[static_cast<size_t>(label[i * k + j])], value[i * k + j]});
+      found.push_back(
+          {block_indices_[static_cast<size_t>(first_row + label[i * k + j])], value[i * k + j]});
     }
   }
   return results;
@@ -142,18 +193,26 @@ std::vector<std::vector<ScoredBlock>> BlockIndex::search_faiss(int layer,
                                                                const torch::Tensor& queries,
                                                                int64_t k,
                                                                int64_t before_block) const {
+  return search_faiss(layer, queries, k, BlockRange{0, before_block});
+}
+
+std::vector<std::vector<ScoredBlock>> BlockIndex::search_faiss(int layer,
+                                                               const torch::Tensor& queries,
+                                                               int64_t k,
+                                                               const BlockRange& range) const {
   const torch::Tensor rows = host_rows(queries, dimension_, metric_);
   const int64_t n = rows.size(0);
-  // Labels are in time order, so "below before_block" is a prefix of the labels.
-  const int64_t candidates = count_before(before_block);
+  // Labels are in time order, so a range of blocks is a range of labels.
+  const auto [first_row, end_row] = rows_of(range);
+  const int64_t candidates = end_row - first_row;
   k = std::min(k, candidates);
   std::vector<std::vector<ScoredBlock>> results(static_cast<size_t>(n));
   if (k <= 0) return results;
   std::vector<float> scores(static_cast<size_t>(n * k));
   std::vector<faiss::Index::idx_t> labels(static_cast<size_t>(n * k));
-  faiss::IDSelectorRange prefix(0, candidates);
+  faiss::IDSelectorRange selected(first_row, end_row);
   faiss::SearchParameters parameters;
-  parameters.sel = &prefix;
+  parameters.sel = &selected;
   layers_.at(static_cast<size_t>(layer))
       ->search(n, rows.data_ptr<float>(), k, scores.data(), labels.data(),
                candidates < size() ? &parameters : nullptr);
@@ -171,8 +230,14 @@ std::vector<std::vector<ScoredBlock>> BlockIndex::search_faiss(int layer,
 std::vector<ScoredBlock> BlockIndex::retrieve(int layer, const torch::Tensor& query,
                                               const RetrievalConfig& config,
                                               int64_t before_block) const {
+  return retrieve(layer, query, config, BlockRange{0, before_block});
+}
+
+std::vector<ScoredBlock> BlockIndex::retrieve(int layer, const torch::Tensor& query,
+                                              const RetrievalConfig& config,
+                                              const BlockRange& range) const {
   std::vector<std::vector<ScoredBlock>> found =
-      search(layer, query.reshape({1, dimension_}), config.max_blocks, before_block);
+      search(layer, query.reshape({1, dimension_}), config.max_blocks, range);
   return select_adaptive(std::move(found.front()), config);
 }
 

@@ -7,7 +7,9 @@
 #include <torch/torch.h>
 
 #include <cstdint>
+#include <limits>
 #include <memory>
+#include <utility>
 #include <vector>
 
 namespace vigil::memory {
@@ -31,6 +33,25 @@ struct RetrievalConfig {
   int64_t max_blocks = 64;
   double score_fraction = 0.5;
   BlockMetric metric = BlockMetric::kInnerProduct;
+};
+
+// A span of stream time in seconds, both ends included; the default holds all of it.
+struct TimeWindow {
+  double start_seconds = -std::numeric_limits<double>::infinity();
+  double end_seconds = std::numeric_limits<double>::infinity();
+  bool bounded() const {
+    return start_seconds != -std::numeric_limits<double>::infinity() ||
+           end_seconds != std::numeric_limits<double>::infinity();
+  }
+};
+
+// The blocks whose index is in [first_block, end_block): what a search may return.
+struct BlockRange {
+  int64_t first_block = 0;
+  int64_t end_block = std::numeric_limits<int64_t>::max();
+  bool contains(int64_t block_index) const {
+    return block_index >= first_block && block_index < end_block;
+  }
 };
 
 struct ScoredBlock {
@@ -62,6 +83,9 @@ std::vector<ScoredBlock> select_adaptive(std::vector<ScoredBlock> candidates,
 //     a loaded 2-core machine, 1 torch thread: 2.5-6.8 ms against 12-25 ms per layer).
 //   * On an H200 (bench/memory_bench.cpp): 0.39 ms per layer at 3,600 blocks, 0.42 ms at
 //     36,000, against FAISS's 19.7 / 148 ms.
+//   * Time windows: each block has a time range, and blocks come in time order, so the blocks
+//     of a window are a range of indices (blocks_in()) and searching them scores a contiguous
+//     slice of rows, as before_block does.
 // Not thread-safe for add() concurrent with search(); concurrent searches are fine.
 class BlockIndex {
  public:
@@ -72,12 +96,26 @@ class BlockIndex {
   BlockIndex& operator=(const BlockIndex&) = delete;
 
   // Adds a block: summary_keys fp32 [layers, attention_heads, head_dim] (KvBlock::
-  // summary_keys, any device). Block indices must be added in increasing order (time order).
-  void add(int64_t block_index, const torch::Tensor& summary_keys);
+  // summary_keys, any device), shown over [start_seconds, end_seconds) of stream time. Block
+  // indices must be added in increasing order, and start times must not decrease (time order).
+  void add(int64_t block_index, const torch::Tensor& summary_keys, double start_seconds = 0.0,
+           double end_seconds = 0.0);
+  // Frames up to until_seconds left no block (token drop kept nothing of them): the newest
+  // block covers their time (blocks_in). No-op before the first block.
+  void cover_until(double until_seconds);
+  // The time the indexed blocks cover together, [first block's start, where the last one's
+  // coverage ends): a window holds blocks iff it overlaps it. Needs size() > 0.
+  TimeWindow time_covered() const;
   // Blocks indexed.
   int64_t size() const { return static_cast<int64_t>(block_indices_.size()); }
   // Blocks indexed whose index is below before_block.
   int64_t count_before(int64_t before_block) const;
+  // Blocks indexed whose index is in range.
+  int64_t count_in(const BlockRange& range) const;
+  // The blocks whose time overlaps window (first_block == end_block when none does). A block
+  // covers its own time range and, when later frames left no block (token drop kept nothing
+  // of them), the time up to the next block's start: what those frames showed is in it.
+  BlockRange blocks_in(const TimeWindow& window) const;
   int64_t layers() const { return static_cast<int64_t>(layers_.size()); }
   int64_t dimension() const { return dimension_; }
   BlockMetric metric() const { return metric_; }
@@ -88,18 +126,28 @@ class BlockIndex {
   // when fewer qualify. Cosine normalises the queries. Scores with torch on device().
   std::vector<std::vector<ScoredBlock>> search(int layer, const torch::Tensor& queries, int64_t k,
                                                int64_t before_block) const;
+  // The same among the blocks of range.
+  std::vector<std::vector<ScoredBlock>> search(int layer, const torch::Tensor& queries, int64_t k,
+                                               const BlockRange& range) const;
   // The same with FAISS's flat search on the host: the reference for tests and the bench.
   std::vector<std::vector<ScoredBlock>> search_faiss(int layer, const torch::Tensor& queries,
                                                      int64_t k, int64_t before_block) const;
+  std::vector<std::vector<ScoredBlock>> search_faiss(int layer, const torch::Tensor& queries,
+                                                     int64_t k, const BlockRange& range) const;
   // The answer's retrieval in one layer: query [dimension] (the question's mean pre-RoPE query
   // of that layer, flattened over heads); the adaptive top-k of the blocks below
   // `before_block`, in time order.
   std::vector<ScoredBlock> retrieve(int layer, const torch::Tensor& query,
                                     const RetrievalConfig& config, int64_t before_block) const;
+  // The same among the blocks of range.
+  std::vector<ScoredBlock> retrieve(int layer, const torch::Tensor& query,
+                                    const RetrievalConfig& config, const BlockRange& range) const;
 
  private:
   // Layer `layer`'s keys on device(), [size(), dimension] (a view, no copy).
   torch::Tensor keys(int layer) const;
+  // The rows [first, end) holding the blocks of range.
+  std::pair<int64_t, int64_t> rows_of(const BlockRange& range) const;
 
   int64_t dimension_;
   BlockMetric metric_;
@@ -107,6 +155,8 @@ class BlockIndex {
   std::vector<std::unique_ptr<faiss::IndexFlatIP>> layers_;
   std::vector<torch::Tensor> device_keys_;  // CUDA only: per layer fp32 [capacity, dimension]
   std::vector<int64_t> block_indices_;      // FAISS label -> block index, ascending
+  std::vector<double> start_seconds_;       // per row, non-decreasing
+  std::vector<double> covered_until_;       // per row: the time it covers up to, non-decreasing
 };
 
 }  // namespace vigil::memory

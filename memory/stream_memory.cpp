@@ -14,7 +14,7 @@ StreamMemory::StreamMemory(SinkKv sinks, AttentionShape shape, StreamMemoryConfi
 void StreamMemory::commit_frames(const std::vector<FrameInfo>& frames) {
   for (const KvBlock& block : encoder_.commit_frames(frames)) {
     store_.put(block);
-    index_.add(block.index, block.summary_keys);
+    index_.add(block.index, block.summary_keys, block.start_seconds, block.end_seconds);
   }
 }
 

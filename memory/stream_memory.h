@@ -53,6 +53,9 @@ class StreamMemory {
   // Cuts the encoded tokens into blocks (StreamingKvCache::commit_frames), stores them
   // (TieredBlockStore::put) and indexes their summary keys. Throws what put() throws.
   void commit_frames(const std::vector<FrameInfo>& frames);
+  // Frames shown up to until_seconds were taken in but left no block (token drop kept nothing
+  // of them): the newest block stands for them in time windows (BlockIndex::cover_until).
+  void cover_until(double until_seconds) { index_.cover_until(until_seconds); }
   // A cache for one question over everything committed so far (AnswerKvCache).
   std::unique_ptr<AnswerKvCache> answer_cache() const;
   std::unique_ptr<AnswerKvCache> answer_cache(const AnswerConfig& config) const;

@@ -67,12 +67,26 @@ struct IngestProgress {
   int64_t tokens_dropped = 0;   // video tokens dropped (token drop), cumulative
 };
 
+// What Differential Token Drop kept of one ingested frame: the scene-change signal.
+struct FrameTokens {
+  int64_t frame_index = 0;  // the frame's place among the session's ingested frames, from 0
+  double time_seconds = 0;  // its time on the session's video timeline
+  int64_t tokens_in = 0;    // video tokens before token drop
+  int64_t tokens_kept = 0;  // after (a session's first frame keeps them all)
+  double kept_ratio() const {
+    return tokens_in > 0 ? static_cast<double>(tokens_kept) / static_cast<double>(tokens_in) : 0.0;
+  }
+};
+
 // Receives one session's ingestion events, on the engine's threads (never concurrently for
 // one session). After on_finished nothing more is called.
 class IngestObserver {
  public:
   virtual ~IngestObserver() = default;
   virtual void on_progress(const IngestProgress& progress) = 0;
+  // Per ingested frame, in stream order, what token drop kept of it; called before the
+  // on_progress that counts them. Engines without token drop (TextEngine) never call it.
+  virtual void on_frames(const std::vector<FrameTokens>& frames) { (void)frames; }
   // error: empty when the source ended (or was stopped) normally, else what failed.
   virtual void on_finished(const IngestProgress& progress, const std::string& error) = 0;
 };

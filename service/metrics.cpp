@@ -166,6 +166,8 @@ ServiceMetrics::ServiceMetrics(MetricsRegistry& r)
       completion_tokens(r.counter("vigil_completion_tokens_total", "Tokens generated")),
       answers_cancelled(r.counter("vigil_answers_cancelled_total", "Answers cancelled")),
       errors(r.counter("vigil_engine_errors_total", "Engine errors (ingestion or answering)")),
+      alerts(r.counter("vigil_realtime_alerts_total",
+                       "alert.triggered events sent to realtime clients (scene changes)")),
       ingest_frames_per_second(
           r.gauge("vigil_ingest_frames_per_second", "Frames ingested per second, all sessions")),
       question_queue_depth(

@@ -101,6 +101,7 @@ struct ServiceMetrics {
   Counter& completion_tokens;
   Counter& answers_cancelled;
   Counter& errors;                  // errors of the engine (ingestion or answers)
+  Counter& alerts;                  // alert.triggered events sent to realtime clients
   Gauge& ingest_frames_per_second;  // over the last few seconds, all sessions
   Gauge& question_queue_depth;
   Gauge& ingest_queue_depth;

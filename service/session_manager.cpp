@@ -8,8 +8,17 @@ namespace {
 // Mirrors one session's ingestion into the registry and the metrics.
 class RegistryObserver final : public IngestObserver {
  public:
-  RegistryObserver(SessionRegistry& registry, ServiceMetrics& metrics, JsonLog& log, std::string id)
-      : registry_(registry), metrics_(metrics), log_(log), id_(std::move(id)) {}
+  RegistryObserver(SessionRegistry& registry, ServiceMetrics& metrics, JsonLog& log, std::string id,
+                   SessionManager::FramesListener on_frames)
+      : registry_(registry),
+        metrics_(metrics),
+        log_(log),
+        id_(std::move(id)),
+        on_frames_(std::move(on_frames)) {}
+
+  void on_frames(const std::vector<FrameTokens>& frames) override {
+    if (on_frames_) on_frames_(frames);
+  }
 
   void on_progress(const IngestProgress& progress) override {
     if (progress.tokens_dropped > tokens_dropped_) {
@@ -41,6 +50,7 @@ class RegistryObserver final : public IngestObserver {
   ServiceMetrics& metrics_;
   JsonLog& log_;
   const std::string id_;
+  const SessionManager::FramesListener on_frames_;
   int64_t tokens_dropped_ = 0;
 };
 
@@ -50,7 +60,8 @@ SessionManager::SessionManager(const ServiceConfig& config, Engine& engine,
                                SessionRegistry& registry, ServiceMetrics& metrics, JsonLog& log)
     : config_(config), engine_(engine), registry_(registry), metrics_(metrics), log_(log) {}
 
-void SessionManager::start(const SessionInfo& info, decoder::MediaSource source, bool live) {
+void SessionManager::start(const SessionInfo& info, decoder::MediaSource source, bool live,
+                           FramesListener on_frames) {
   IngestRequest request;
   request.session_id = info.id;
   request.source = std::move(source);
@@ -58,8 +69,8 @@ void SessionManager::start(const SessionInfo& info, decoder::MediaSource source,
   request.frames_per_second = config_.sample_frames_per_second;
   request.decode_threads = config_.decode_threads;
   try {
-    engine_.start_ingest(request,
-                         std::make_shared<RegistryObserver>(registry_, metrics_, log_, info.id));
+    engine_.start_ingest(request, std::make_shared<RegistryObserver>(
+                                      registry_, metrics_, log_, info.id, std::move(on_frames)));
   } catch (...) {
     registry_.remove(info.id);
     publish_counts();
@@ -117,11 +128,11 @@ SessionInfo SessionManager::add_realtime() {
   return info;
 }
 
-void SessionManager::start_push(const std::string& id,
-                                std::shared_ptr<decoder::PushSource> source) {
+void SessionManager::start_push(const std::string& id, decoder::MediaSource source,
+                                FramesListener on_frames) {
   const std::optional<SessionInfo> info = registry_.get(id);
   if (!info) return;
-  start(*info, decoder::MediaSource::push(std::move(source), ""), /*live=*/true);
+  start(*info, std::move(source), /*live=*/true, std::move(on_frames));
 }
 
 bool SessionManager::remove(const std::string& id) {

@@ -3,8 +3,10 @@
 // on deletion stops ingestion and removes what they stored.
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "decoder/push_source.h"
 #include "service/engine.h"
@@ -29,10 +31,17 @@ class SessionManager {
   SessionInfo add_file_url(const std::string& url);
   // A live stream pulled from a URL (already checked against the URL policy).
   SessionInfo add_stream(const std::string& url);
+  // Receives a session's per-frame token drop results (IngestObserver::on_frames), on the
+  // engine's threads: it must not block.
+  using FramesListener = std::function<void(const std::vector<FrameTokens>& frames)>;
+
   // A realtime session; its video, pushed by the client, starts with start_push.
   SessionInfo add_realtime();
-  // Starts decoding what the client pushes into source (MPEG-TS, fragmented MP4, ...).
-  void start_push(const std::string& id, std::shared_ptr<decoder::PushSource> source);
+  // Starts ingesting what the client pushes into source (a MediaSource::push of MPEG-TS or
+  // fragmented MP4 bytes, or a MediaSource::jpeg_push of pictures); on_frames, when set, hears
+  // every ingested frame's token drop. Throws EngineError.
+  void start_push(const std::string& id, decoder::MediaSource source,
+                  FramesListener on_frames = nullptr);
 
   // Stops ingestion, deletes stored files and forgets the session; false when unknown.
   bool remove(const std::string& id);
@@ -42,7 +51,8 @@ class SessionManager {
   SessionRegistry& registry() { return registry_; }
 
  private:
-  void start(const SessionInfo& info, decoder::MediaSource source, bool live);
+  void start(const SessionInfo& info, decoder::MediaSource source, bool live,
+             FramesListener on_frames = nullptr);
   void publish_counts();
 
   const ServiceConfig& config_;

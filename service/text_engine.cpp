@@ -225,7 +225,7 @@ void TextEngine::stop_ingest(const std::string& session_id) {
     std::lock_guard<std::mutex> lock(job->mutex);
     if (job->source) job->source->cancel();
   }
-  if (job->request.source.push_source()) job->request.source.push_source()->cancel();
+  job->request.source.cancel_pushed();
   if (job->pump.joinable()) job->pump.join();
 }
 

@@ -3,11 +3,14 @@
 #include <torch/torch.h>
 
 #include <chrono>
+#include <cmath>
 #include <condition_variable>
 #include <filesystem>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <random>
+#include <sstream>
 #include <thread>
 
 #include "decoder/decode_error.h"
@@ -49,6 +52,9 @@ struct Session {
   std::mutex memory_mutex;
   std::unique_ptr<VideoStream> stream;
   memory::TierCounters tiers;  // after the last step (under mutex)
+  // The time the memory's blocks cover, after the last step (under mutex): check() tells an
+  // empty time window from it without waiting for the memory.
+  std::optional<memory::TimeWindow> covered;
 };
 
 // The question of a chat request about a video: the text of its last user message.
@@ -70,6 +76,36 @@ std::string question_of(const nlohmann::ordered_json& messages) {
     return text;
   }
   return "";
+}
+
+// The memory's time window for a video reference (unbounded where it gives no bound).
+memory::TimeWindow time_window_of(const VideoReference& video) {
+  memory::TimeWindow window;
+  if (video.start_seconds) window.start_seconds = *video.start_seconds;
+  if (video.end_seconds) window.end_seconds = *video.end_seconds;
+  return window;
+}
+
+std::string seconds_text(double seconds) {
+  std::ostringstream text;
+  text << seconds << " s";
+  return text.str();
+}
+
+// Refuses a window that holds no frame of a memory covering `covered` (half-open).
+void check_window_holds_frames(const memory::TimeWindow& window, const memory::TimeWindow& covered,
+                               const std::string& session_id) {
+  if (window.end_seconds >= covered.start_seconds && window.start_seconds < covered.end_seconds) {
+    return;
+  }
+  const auto bound = [](double seconds) {
+    return std::isinf(seconds) ? std::string(seconds < 0 ? "start" : "end") : seconds_text(seconds);
+  };
+  throw EngineError(
+      EngineError::Kind::kInvalidRequest,
+      "the time window [" + bound(window.start_seconds) + ", " + bound(window.end_seconds) +
+          "] of session " + session_id + " holds no frames: its video in memory covers " +
+          seconds_text(covered.start_seconds) + " to " + seconds_text(covered.end_seconds));
 }
 
 }  // namespace
@@ -150,10 +186,15 @@ void VideoEngine::State::run_step(const std::shared_ptr<Session>& session,
   IngestStep step;
   memory::TierCounters tiers;
   std::string error;
+  int64_t first_frame = 0;
+  std::optional<memory::TimeWindow> covered;
   try {
     std::lock_guard<std::mutex> memory_lock(session->memory_mutex);
+    first_frame = session->stream->frames();
     step = pipeline->ingest(*session->stream, views, times, frame_seconds);
     tiers = session->stream->memory().store().counters();
+    const memory::BlockIndex& index = session->stream->memory().index();
+    if (index.size() > 0) covered = index.time_covered();
   } catch (const std::exception& e) {
     error = std::string("encoding frames failed: ") + e.what();
   }
@@ -167,12 +208,21 @@ void VideoEngine::State::run_step(const std::shared_ptr<Session>& session,
     progress.tokens_dropped += step.tokens_in - step.tokens_kept;
     if (!times.empty()) progress.video_seconds = std::max(progress.video_seconds, times.back());
     session->tiers = tiers;
+    if (covered) session->covered = covered;
     if (!error.empty() && session->error.empty()) {
       session->error = error;
       session->cancel.store(true);
       if (session->source) session->source->cancel();
     }
-    if (error.empty()) session->observer->on_progress(progress);
+    if (error.empty()) {
+      std::vector<FrameTokens> frame_tokens;
+      for (size_t f = 0; f < step.frame_tokens_in.size(); ++f) {
+        frame_tokens.push_back({first_frame + static_cast<int64_t>(f), times[f],
+                                step.frame_tokens_in[f], step.frame_tokens_kept[f]});
+      }
+      if (!frame_tokens.empty()) session->observer->on_frames(frame_tokens);
+      session->observer->on_progress(progress);
+    }
     --session->in_flight;
     session->steps_done.notify_all();
   }
@@ -345,7 +395,7 @@ void VideoEngine::stop_ingest(const std::string& session_id) {
     std::lock_guard<std::mutex> lock(session->mutex);
     if (session->source) session->source->cancel();
   }
-  if (session->request.source.push_source()) session->request.source.push_source()->cancel();
+  session->request.source.cancel_pushed();
   if (session->pump.joinable()) session->pump.join();
   // The memory goes with the session: an answer in flight holds the lock until it ends. At
   // shutdown the disk tier stays (shutdown() flushed it).
@@ -372,14 +422,26 @@ void VideoEngine::check(const AnswerRequest& request) const {
   }
   if (request.videos.empty()) return;
   const VideoReference& video = request.videos.front();
-  if (video.start_seconds || video.end_seconds) {
+  if ((video.start_seconds && !(*video.start_seconds >= 0)) ||
+      (video.end_seconds && !(*video.end_seconds >= 0)) ||
+      (video.start_seconds && video.end_seconds && *video.end_seconds < *video.start_seconds)) {
     throw EngineError(EngineError::Kind::kInvalidRequest,
-                      "time windows on a video are not supported yet: ask about the whole "
-                      "video");
+                      "a video's time window needs 0 <= start_seconds <= end_seconds");
   }
-  if (!state_->find(video.session_id)) {
+  const std::shared_ptr<Session> session = state_->find(video.session_id);
+  if (!session) {
     throw EngineError(EngineError::Kind::kNotFound,
                       "no video is being remembered for session " + video.session_id);
+  }
+  const memory::TimeWindow window = time_window_of(video);
+  if (window.bounded()) {
+    std::optional<memory::TimeWindow> covered;
+    {
+      std::lock_guard<std::mutex> lock(session->mutex);
+      covered = session->covered;
+    }
+    // Nothing in memory yet: answer() says so.
+    if (covered) check_window_holds_frames(window, *covered, video.session_id);
   }
 }
 
@@ -402,9 +464,17 @@ AnswerUsage VideoEngine::answer(const AnswerRequest& request, const DeltaCallbac
                       "session " + request.videos.front().session_id +
                           " has no video in memory yet: ask again once frames are ingested");
   }
+  memory::AnswerConfig answer_config = s.pipeline->config().memory.answer;
+  answer_config.window = time_window_of(request.videos.front());
+  if (answer_config.window.bounded()) {
+    // Again, under the memory's lock: the memory may have grown since check().
+    check_window_holds_frames(answer_config.window,
+                              session->stream->memory().index().time_covered(),
+                              request.videos.front().session_id);
+  }
   PreparedQuestion prepared;
   try {
-    prepared = s.pipeline->prepare(*session->stream, question, s.pipeline->config().memory.answer);
+    prepared = s.pipeline->prepare(*session->stream, question, answer_config);
   } catch (const std::invalid_argument& e) {
     throw EngineError(EngineError::Kind::kInvalidRequest, e.what());
   }
@@ -445,7 +515,7 @@ void VideoEngine::shutdown() {
       std::lock_guard<std::mutex> lock(session->mutex);
       if (session->source) session->source->cancel();
     }
-    if (session->request.source.push_source()) session->request.source.push_source()->cancel();
+    session->request.source.cancel_pushed();
   }
   for (const std::shared_ptr<Session>& session : sessions) {
     if (session->pump.joinable()) session->pump.join();

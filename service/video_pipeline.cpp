@@ -130,6 +130,8 @@ IngestStep VideoPipeline::ingest(VideoStream& stream,
     step.tokens_in += drop.tokens_in;
     step.tokens_kept += drop.tokens_kept;
     step.drop_ratios.push_back(drop.drop_ratio());
+    step.frame_tokens_in.push_back(drop.tokens_in);
+    step.frame_tokens_kept.push_back(drop.tokens_kept);
     // A frame with nothing new leaves no block: its time is covered by the frames before.
     if (drop.tokens_kept == 0) continue;
     memory::FrameInfo info;
@@ -153,6 +155,8 @@ IngestStep VideoPipeline::ingest(VideoStream& stream,
   }
   stream.next_frame_ += step.frames;
   stream.last_time_ = times_seconds.back() + frame_seconds;
+  // Frames that kept nothing are shown by the last block before them, for time windows.
+  stream.memory().cover_until(stream.last_time_);
   return step;
 }
 

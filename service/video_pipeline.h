@@ -40,10 +40,12 @@ struct VideoPipelineConfig {
 
 // What one ingest() call did.
 struct IngestStep {
-  int64_t frames = 0;               // frames taken in
-  int64_t tokens_in = 0;            // video tokens before token drop
-  int64_t tokens_kept = 0;          // kept and encoded into memory
-  std::vector<double> drop_ratios;  // per frame, 0..1 (the scene-change signal)
+  int64_t frames = 0;                      // frames taken in
+  int64_t tokens_in = 0;                   // video tokens before token drop
+  int64_t tokens_kept = 0;                 // kept and encoded into memory
+  std::vector<double> drop_ratios;         // per frame, 0..1 (the scene-change signal)
+  std::vector<int64_t> frame_tokens_in;    // per frame: tokens before token drop
+  std::vector<int64_t> frame_tokens_kept;  // per frame: kept
 };
 
 // One stream's state. Not thread-safe: the caller serialises ingest() and answers per stream.

@@ -5,6 +5,7 @@
 // registry and metrics show that nothing leaked.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <chrono>
 #include <csignal>
 #include <filesystem>
@@ -401,6 +402,41 @@ TEST_F(ApiServer, PythonWebsocketsSessionSurvivesBadEvents) {
   expect_serving();
 }
 
+TEST_F(ApiServer, JpegPicturesArePushedOnePerMessageAndCorruptOnesGetErrors) {
+  // Two pictures a second of the real video, 10 s.
+  const std::string pictures = dir_->file("pictures");
+  std::filesystem::create_directories(pictures);
+  ASSERT_EQ(
+      run_command("ffmpeg -v error -y -i " + shell_quote(testing::opencv_sample("vtest.avi")) +
+                  " -t 10 -vf fps=2,scale=384:288 -q:v 5 " +
+                  shell_quote(pictures + "/picture%03d.jpg"))
+          .exit_code,
+      0);
+  const json summary = run_script(python("jpeg", pictures));
+  std::vector<std::string> errors = summary["errors"];
+  std::sort(errors.begin(), errors.end());
+  // Not a JPEG, the truncated picture (reported when decoded), pts backwards, and the format
+  // may not change once pictures flow. The session stayed open through all of them.
+  EXPECT_EQ(errors, std::vector<std::string>(
+                        {"invalid_jpeg", "invalid_jpeg", "invalid_pts", "invalid_session_field"}))
+      << summary.dump();
+  bool reported_truncated = false;
+  for (const json& message : summary["error_messages"]) {
+    reported_truncated =
+        reported_truncated || message.get<std::string>().find("102.5") != std::string::npos;
+  }
+  EXPECT_TRUE(reported_truncated) << summary.dump();
+  // 20 pictures from pts 100 s at 2 a second, sampled at 1 frame/s: times 0..9 s.
+  EXPECT_EQ(summary["progress"]["frames_ingested"], 10) << summary.dump();
+  EXPECT_DOUBLE_EQ(summary["progress"]["video_seconds"].get<double>(), 9.0);
+  EXPECT_EQ(summary["progress"]["status"], "ingesting");
+  // Auto-detected from FF D8 FF, timed by arrival.
+  EXPECT_TRUE(summary["auto"]["errors"].empty()) << summary.dump();
+  EXPECT_GE(summary["auto"]["progress"]["frames_ingested"].get<int>(), 2) << summary.dump();
+  EXPECT_TRUE(eventually([] { return no_realtime_sessions(); }));
+  expect_serving();
+}
+
 TEST_F(ApiServer, OversizedAndInvalidWebSocketFramesCloseOnlyThatSocket) {
   const json oversize = run_script(python("oversize"));
   EXPECT_EQ(oversize["code"], 1009);
@@ -463,6 +499,164 @@ TEST_F(ApiServer, SigtermLetsTheAnswerInFlightFinish) {
   const std::string text(answer.begin(), answer.end());
   EXPECT_NE(text.find("data: [DONE]"), std::string::npos)
       << text.substr(text.size() > 300 ? text.size() - 300 : 0);
+}
+
+// A server on the tiny LLaVA-OneVision fixture (random weights: it sees the video, encodes it
+// with token drop into memory, and answers gibberish): scene-change alerts and chat time
+// windows, which need a model that encodes video.
+class VideoModelServer : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    dir_ = new testing::TempDir();
+    port_ = testing::free_tcp_port();
+    server_ = new testing::BackgroundProcess(
+        std::string(VIGIL_BINARY) + " serve --model " +
+        shell_quote(std::string(VIGIL_SOURCE_DIR) + "/tests/fixtures/llava_ov_tiny") + " --port " +
+        std::to_string(port_) + " --data-dir " + shell_quote(dir_->file("data")) + " --api-keys " +
+        kKey + " --max-upload-bytes 20000000 --read-timeout-seconds 20 --workers 2 2>>" +
+        shell_quote(dir_->file("server.log")));
+    ASSERT_TRUE(testing::wait_for_tcp_port(port_, 120000)) << "vigil serve did not start";
+    // A hard cut at 6 s: the real video's static camera, then colour bars.
+    ASSERT_EQ(
+        run_command("ffmpeg -v error -y -i " + shell_quote(testing::opencv_sample("vtest.avi")) +
+                    " -f lavfi -i smptebars=size=320x240:rate=10:duration=6"
+                    " -filter_complex '[0:v]trim=duration=6,setpts=PTS-STARTPTS,"
+                    "scale=320:240,fps=10,format=yuv420p[a];[1:v]format=yuv420p[b];"
+                    "[a][b]concat=n=2:v=1[v]' -map '[v]' -c:v mpeg2video -q:v 4 -f mpegts " +
+                    shell_quote(dir_->file("cut.ts")))
+            .exit_code,
+        0);
+  }
+
+  static void TearDownTestSuite() {
+    delete server_;
+    server_ = nullptr;
+    delete dir_;
+    dir_ = nullptr;
+  }
+
+  static std::string base() { return "http://127.0.0.1:" + std::to_string(port_); }
+
+  static HttpResult curl(const std::string& args) {
+    const std::string body_file = dir_->file("response.body");
+    const testing::CommandResult result =
+        run_command("curl -sS -o " + shell_quote(body_file) + " -w '%{http_code}' -H " +
+                    shell_quote("Authorization: Bearer " + kKey) + " " + args);
+    HttpResult http;
+    http.status = std::atoi(result.output.c_str());
+    const std::vector<uint8_t> body = testing::read_file(body_file);
+    http.body.assign(body.begin(), body.end());
+    return http;
+  }
+
+  static json alerts_session(const std::string& alerts) {
+    const testing::CommandResult result =
+        run_command("/usr/bin/python3 " + std::string(VIGIL_SOURCE_DIR) +
+                    "/tests/api/realtime_client.py " + "alerts 127.0.0.1 " + std::to_string(port_) +
+                    " " + kKey + " " + shell_quote(dir_->file("cut.ts")) + " " + alerts + " 11");
+    EXPECT_EQ(result.exit_code, 0) << result.output;
+    const size_t last_line = result.output.find_last_of('\n', result.output.size() - 2);
+    return json::parse(
+        last_line == std::string::npos ? result.output : result.output.substr(last_line + 1),
+        nullptr, false);
+  }
+
+  static json chat(const json& video_url) {
+    const json request = {{"messages",
+                           {{{"role", "user"},
+                             {"content",
+                              {{{"type", "video_url"}, {"video_url", video_url}},
+                               {{"type", "text"}, {"text", "What changed?"}}}}}}},
+                          {"max_tokens", 4},
+                          {"temperature", 0}};
+    std::ofstream(dir_->file("chat.json")) << request.dump();
+    const HttpResult result = curl("-H 'Content-Type: application/json' --data-binary @" +
+                                   shell_quote(dir_->file("chat.json")) + " " +
+                                   shell_quote(base() + "/v1/chat/completions"));
+    json body = json::parse(result.body, nullptr, false);
+    body["http_status"] = result.status;
+    return body;
+  }
+
+  static testing::TempDir* dir_;
+  static testing::BackgroundProcess* server_;
+  static int port_;
+};
+
+testing::TempDir* VideoModelServer::dir_ = nullptr;
+testing::BackgroundProcess* VideoModelServer::server_ = nullptr;
+int VideoModelServer::port_ = 0;
+
+TEST_F(VideoModelServer, SceneChangeAlertsComeAtTheCutOnlyWhenAskedFor) {
+  const json on = alerts_session("on");
+  ASSERT_TRUE(on.is_object());
+  EXPECT_TRUE(on["errors"].empty()) << on.dump();
+  EXPECT_GE(on["progress"]["frames_ingested"].get<int>(), 11) << on.dump();
+  ASSERT_GE(on["alerts"].size(), 1u) << on.dump();
+  bool at_the_cut = false;
+  for (const json& alert : on["alerts"]) {
+    EXPECT_EQ(alert["reason"], "scene_change");
+    EXPECT_GT(alert["kept_ratio"].get<double>(), 0.3);
+    EXPECT_GT(alert["frame_index"].get<int>(), 0);  // never the first frame
+    EXPECT_EQ(alert["threshold"], 0.3);
+    const double pts = alert["pts"];
+    at_the_cut = at_the_cut || (pts >= 5.5 && pts <= 7.0);
+    // The static camera before and the bars after keep little: alerts only near the cut.
+    EXPECT_NEAR(pts, 6.0, 1.0) << on.dump();
+  }
+  EXPECT_TRUE(at_the_cut) << on.dump();
+
+  for (const char* off : {"off", "default"}) {
+    const json quiet = alerts_session(off);
+    ASSERT_TRUE(quiet.is_object());
+    EXPECT_GE(quiet["progress"]["frames_ingested"].get<int>(), 11) << quiet.dump();
+    EXPECT_TRUE(quiet["alerts"].empty()) << off << ": " << quiet.dump();
+  }
+}
+
+TEST_F(VideoModelServer, ChatTimeWindowsSeeOnlyTheirFrames) {
+  const HttpResult created =
+      curl("-H 'Content-Type: video/mp2t' --data-binary @" + shell_quote(dir_->file("cut.ts")) +
+           " " + shell_quote(base() + "/v1/files"));
+  ASSERT_EQ(created.status, 202) << created.body;
+  const std::string id = json::parse(created.body)["id"];
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(180);
+  json info;
+  while (std::chrono::steady_clock::now() < deadline) {
+    info = json::parse(curl(shell_quote(base() + "/v1/files/" + id)).body);
+    if (info.value("status", "") != "ingesting") break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  }
+  ASSERT_EQ(info["status"], "ready") << info.dump();
+  ASSERT_GE(info["frames_ingested"].get<int>(), 11) << info.dump();
+
+  const json whole = chat({{"url", "vigil://files/" + id}});
+  ASSERT_EQ(whole["http_status"], 200) << whole.dump();
+  const json window =
+      chat({{"url", "vigil://files/" + id}, {"start_seconds", 2.0}, {"end_seconds", 4.5}});
+  ASSERT_EQ(window["http_status"], 200) << window.dump();
+  EXPECT_EQ(window["object"], "chat.completion");
+  EXPECT_GT(window["usage"]["completion_tokens"].get<int>(), 0);
+  // The window's frames (2 to 4 s: token drop left the static camera's frames without a
+  // block, so the first frame's block stands for them) are fewer than the whole video's.
+  const int window_video_tokens = window["usage"]["prompt_tokens_details"]["video_tokens"];
+  EXPECT_GT(window_video_tokens, 0) << window.dump();
+  EXPECT_LT(window_video_tokens, whole["usage"]["prompt_tokens_details"]["video_tokens"].get<int>())
+      << window.dump() << whole.dump();
+  EXPECT_LT(window["usage"]["prompt_tokens"].get<int>(), whole["usage"]["prompt_tokens"].get<int>())
+      << window.dump() << whole.dump();
+  const json open_ended = chat({{"url", id}, {"start_seconds", 7.0}});
+  EXPECT_EQ(open_ended["http_status"], 200) << open_ended.dump();
+
+  // A window after the video's end holds no frames: a clear 400.
+  const json empty = chat({{"url", id}, {"start_seconds", 500.0}, {"end_seconds", 600.0}});
+  EXPECT_EQ(empty["http_status"], 400) << empty.dump();
+  EXPECT_EQ(empty["error"]["code"], "invalid_request") << empty.dump();
+  EXPECT_NE(empty["error"]["message"].get<std::string>().find("holds no frames"), std::string::npos)
+      << empty.dump();
+  const json backwards = chat({{"url", id}, {"start_seconds", 5.0}, {"end_seconds", 1.0}});
+  EXPECT_EQ(backwards["http_status"], 400) << backwards.dump();
+  EXPECT_EQ(curl("-X DELETE " + shell_quote(base() + "/v1/files/" + id)).status, 200);
 }
 
 }  // namespace

@@ -1,9 +1,10 @@
 #!/usr/bin/python3
-"""Clients for vigil's end-to-end tests: a realtime session with Python's websockets, and raw
-socket clients that misbehave (oversized and invalid WebSocket frames, a reader that never
-reads, disconnects mid-answer and mid-upload). Each prints one JSON line.
+"""Clients for vigil's end-to-end tests: a realtime session with Python's websockets, JPEG
+pictures pushed one per message, a session with scene-change alerts, and raw socket clients
+that misbehave (oversized and invalid WebSocket frames, a reader that never reads, disconnects
+mid-answer and mid-upload). Each prints one JSON line.
 
-usage: realtime_client.py MODE HOST PORT API_KEY [VIDEO]
+usage: realtime_client.py MODE HOST PORT API_KEY [VIDEO | PICTURE_DIR] [ALERTS] [FRAMES]
 """
 import asyncio
 import base64
@@ -74,6 +75,10 @@ def record(summary, event):
     kind = event["type"]
     if kind == "error":
         summary["errors"].append(event["error"]["code"])
+        if "error_messages" in summary:
+            summary["error_messages"].append(event["error"]["message"])
+    elif kind == "alert.triggered":
+        summary.setdefault("alerts", []).append(event)
     elif kind == "response.done":
         summary["done"].append(event["response"])
         summary["frames"].append(summary.get("last_frames", 0))
@@ -82,6 +87,97 @@ def record(summary, event):
         summary["last_frames"] = event["progress"].get("frames_ingested", 0)
     elif kind == "session.updated":
         summary["updated"] = event["session"]
+
+
+async def wait_for_frames(ws, summary, frames, seconds=120):
+    """Asks for progress until frames_ingested reaches frames (or the deadline); records every
+    event on the way."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + seconds
+    progress = {}
+    while loop.time() < deadline:
+        await ws.send(json.dumps({"type": "input_video_buffer.commit"}))
+        while True:
+            event = json.loads(await ws.recv())
+            record(summary, event)
+            if event["type"] == "input_video_buffer.committed":
+                progress = event["progress"]
+                break
+        if progress.get("frames_ingested", 0) >= frames:
+            break
+        await asyncio.sleep(0.3)
+    # Whatever is still in flight (alerts of the last frames, late errors).
+    while True:
+        try:
+            record(summary, json.loads(await asyncio.wait_for(ws.recv(), timeout=1.0)))
+        except asyncio.TimeoutError:
+            break
+    return progress
+
+
+async def jpeg_pictures(host, port, key, picture_dir):
+    """JPEG mode: pictures of a real video as base64 events with the client's pts (two a
+    second, one of them corrupt), a message that is no JPEG, a pts going backwards; then a
+    second session in auto mode whose binary pictures are timed by their arrival."""
+    names = sorted(n for n in os.listdir(picture_dir) if n.endswith(".jpg"))
+    pictures = [open(os.path.join(picture_dir, n), "rb").read() for n in names]
+    summary = {"errors": [], "error_messages": [], "done": [], "committed": 0, "frames": [],
+               "updated": None, "alerts": []}
+    headers = {"Authorization": f"Bearer {key}"}
+    async with websockets.connect(ws_url(host, port), extra_headers=headers, max_size=None) as ws:
+        await ws.recv()
+        await ws.send(json.dumps({"type": "session.update",
+                                  "session": {"input_video_format": "jpeg"}}))
+        for index, picture in enumerate(pictures):
+            if index == 5:  # truncated: passes the SOI check, the decoder rejects it
+                picture = picture[:len(picture) // 2]
+            await ws.send(json.dumps({"type": "input_video_buffer.append",
+                                      "video": base64.b64encode(picture).decode(),
+                                      "pts": 100.0 + 0.5 * index}))
+            if index == 8:
+                await ws.send(b"this is not a JPEG picture")
+                await ws.send(json.dumps({"type": "input_video_buffer.append",
+                                          "video": base64.b64encode(pictures[0]).decode(),
+                                          "pts": 1.0, "event_id": "backwards"}))
+                await ws.send(json.dumps({"type": "session.update",
+                                          "session": {"input_video_format": "mpegts"}}))
+        summary["progress"] = await wait_for_frames(ws, summary, (len(pictures) + 1) // 2)
+    auto = {"errors": [], "done": [], "committed": 0, "frames": [], "updated": None, "alerts": []}
+    async with websockets.connect(ws_url(host, port), extra_headers=headers, max_size=None) as ws:
+        await ws.recv()
+        for picture in pictures[:6]:
+            await ws.send(picture)  # binary, timed by arrival
+            await asyncio.sleep(0.25)
+        auto["progress"] = await wait_for_frames(ws, auto, 2)
+    summary["auto"] = {"errors": auto["errors"], "progress": auto["progress"]}
+    summary.pop("frames")
+    print(json.dumps(summary))
+
+
+async def scene_alerts(host, port, key, video_path, alerts, frames):
+    """Pushes a clip with a hard cut as MPEG-TS with scene-change alerts on or off and reports
+    the alerts that came back."""
+    video = open(video_path, "rb").read()
+    chunk = 188 * 64
+    summary = {"errors": [], "done": [], "committed": 0, "frames": [], "updated": None,
+               "alerts": []}
+    async with websockets.connect(ws_url(host, port), extra_headers={"Authorization": f"Bearer {key}"},
+                                  max_size=None) as ws:
+        await ws.recv()
+        if alerts != "default":
+            await ws.send(json.dumps({"type": "session.update", "session": {
+                "input_video_format": "mpegts",
+                "alerts": {"scene_change": alerts == "on", "threshold": 0.3}}}))
+        for offset in range(0, len(video), chunk):
+            await ws.send(video[offset:offset + chunk])
+            while True:
+                try:
+                    record(summary, json.loads(await asyncio.wait_for(ws.recv(), timeout=0.02)))
+                except asyncio.TimeoutError:
+                    break
+        summary["progress"] = await wait_for_frames(ws, summary, frames)
+    summary.pop("frames")
+    print(json.dumps(summary))
 
 
 async def oversize(host, port, key):
@@ -206,6 +302,10 @@ def main():
     mode, host, port, key = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4]
     if mode == "session":
         asyncio.run(session(host, port, key, sys.argv[5]))
+    elif mode == "jpeg":
+        asyncio.run(jpeg_pictures(host, port, key, sys.argv[5]))
+    elif mode == "alerts":
+        asyncio.run(scene_alerts(host, port, key, sys.argv[5], sys.argv[6], int(sys.argv[7])))
     elif mode == "oversize":
         asyncio.run(oversize(host, port, key))
     elif mode == "slow":

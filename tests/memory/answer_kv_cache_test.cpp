@@ -2,7 +2,8 @@
 // that holds everything and every block retrieved, the question's logits equal a full-context
 // forward (tiny Qwen2 fixture, CPU fp32), with the retrieved blocks fetched through the host
 // and disk tiers; a block planted with keys that match the question is always retrieved, in
-// time order; the encoder's window keeps window_tokens.
+// time order; blocks outside a question's time window are never in its context; the encoder's
+// window keeps window_tokens.
 #include "memory/answer_kv_cache.h"
 
 #include <gtest/gtest.h>
@@ -257,6 +258,73 @@ TEST(AnswerRetrieval, APlantedBlockIsAlwaysRetrievedInTimeOrder) {
       }
     }
   }
+}
+
+TEST(AnswerRetrieval, BlocksOutsideTheTimeWindowAreNeverRetrieved) {
+  constexpr int64_t kLayers = 2, kKvHeads = 2, kHeads = 4, kHeadDim = 16, kTokens = 8;
+  torch::manual_seed(7);
+  SinkKv sinks;
+  for (int64_t l = 0; l < kLayers; ++l) {
+    sinks.keys.push_back(torch::randn({kKvHeads, 4, kHeadDim}));
+    sinks.values.push_back(torch::randn({kKvHeads, 4, kHeadDim}));
+  }
+  StreamMemoryConfig config;
+  config.streaming.window_tokens = 4 * kTokens;
+  config.answer.retrieval = {4, 64, 1.0, BlockMetric::kInnerProduct};  // every candidate
+  config.answer.recent_tokens = 2 * kTokens;
+  StreamMemory memory(std::move(sinks), {kLayers, kHeads, kHeadDim}, config, torch::kCPU,
+                      torch::kFloat32, nullptr);
+  std::vector<torch::Tensor> directions;
+  for (int64_t l = 0; l < kLayers; ++l) directions.push_back(torch::randn({kHeads, kHeadDim}));
+  // Blocks matching the question everywhere, most of them outside the window.
+  const std::vector<int64_t> planted = {5, 12, 33, 47, 90, 110, 119};
+  for (int64_t b = 0; b < 120; ++b) {  // block b shows [b, b + 1) s
+    std::vector<torch::Tensor> keys;
+    for (int64_t l = 0; l < kLayers; ++l) {
+      torch::Tensor k = torch::randn({kKvHeads, kTokens, kHeadDim});
+      if (std::find(planted.begin(), planted.end(), b) != planted.end()) {
+        const torch::Tensor group =
+            directions[l].view({kKvHeads, kHeads / kKvHeads, kHeadDim}).mean(1).unsqueeze(1);
+        k = k * 0.3 + group * 4.0;
+      }
+      keys.push_back(k);
+    }
+    commit_block(memory, b, keys);
+  }
+  // A window in the past: no block of it is in the encoder's window, so none is "recent";
+  // every one of its blocks is a candidate, and only they.
+  AnswerConfig past = config.answer;
+  past.window = {30.0, 49.5};  // blocks 30..49
+  const std::unique_ptr<AnswerKvCache> answer = memory.answer_cache(past);
+  EXPECT_TRUE(answer->recent_blocks().empty());
+  for (int l = 0; l < kLayers; ++l) {
+    const torch::Tensor queries =
+        directions[static_cast<size_t>(l)].unsqueeze(1) + torch::randn({kHeads, 5, kHeadDim}) * 0.3;
+    answer->observe_queries(l, queries);
+    const std::vector<ScoredBlock>& got = answer->retrieved()[static_cast<size_t>(l)];
+    ASSERT_EQ(got.size(), 20u);
+    for (const ScoredBlock& block : got) {
+      EXPECT_GE(block.block_index, 30);
+      EXPECT_LT(block.block_index, 50);
+    }
+    EXPECT_EQ(answer->view(l).keys.size(1), 4 + 20 * kTokens);
+  }
+  // A window reaching the present: its newest blocks are the recent ones, the rest retrieved.
+  AnswerConfig present = config.answer;
+  present.window = {100.0, 1000.0};
+  const std::unique_ptr<AnswerKvCache> recent = memory.answer_cache(present);
+  EXPECT_EQ(recent->recent_blocks(), std::vector<int64_t>({118, 119}));
+  recent->observe_queries(0, directions[0].unsqueeze(1).expand({kHeads, 5, kHeadDim}));
+  ASSERT_EQ(recent->retrieved()[0].size(), 18u);  // 100..117
+  for (const ScoredBlock& block : recent->retrieved()[0]) {
+    EXPECT_GE(block.block_index, 100);
+    EXPECT_LT(block.block_index, 118);
+  }
+  // Without a window the planted blocks everywhere are candidates again.
+  const std::unique_ptr<AnswerKvCache> whole = memory.answer_cache();
+  EXPECT_EQ(whole->recent_blocks(), std::vector<int64_t>({118, 119}));
+  whole->observe_queries(0, directions[0].unsqueeze(1).expand({kHeads, 5, kHeadDim}));
+  EXPECT_EQ(whole->retrieved()[0].size(), 64u);
 }
 
 TEST(StreamingKvCache, TheWindowKeepsTheNewestBlocksWithinItsTokensAndRepacksPositions) {

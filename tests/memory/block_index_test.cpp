@@ -1,11 +1,13 @@
 // BlockIndex: inner-product and cosine search equal a brute-force torch computation and
-// FAISS's flat search; the adaptive top-k rule; the time-prefix filter; results in time order.
+// FAISS's flat search; the adaptive top-k rule; the time-prefix filter; time windows (the blocks
+// of a window are a range, searches never leave it); results in time order.
 #include "memory/block_index.h"
 
 #include <gtest/gtest.h>
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 
 namespace vigil::memory {
 namespace {
@@ -43,6 +45,68 @@ TEST(BlockIndex, SearchEqualsBruteForceForInnerProductAndCosine) {
         }
       }
     }
+  }
+}
+
+TEST(BlockIndex, TimeWindowsSelectOverlappingBlocksAndSearchesStayInside) {
+  torch::manual_seed(3);
+  BlockIndex index(2, kDim, BlockMetric::kInnerProduct);
+  const torch::Tensor summaries = torch::randn({60, 2, kHeads, kHeadDim});
+  // Block b shows [b, b + 1) s, except that frames 40..49 left no block (token drop kept
+  // nothing of them): block 39 covers up to block 50's start.
+  for (int64_t b = 0; b < 60; ++b) {
+    if (b >= 40 && b < 50) continue;
+    index.add(b, summaries[b], static_cast<double>(b), static_cast<double>(b + 1));
+  }
+  const auto range = [&](double start, double end) {
+    return index.blocks_in(TimeWindow{start, end});
+  };
+  EXPECT_EQ(range(10.0, 20.0).first_block, 10);
+  EXPECT_EQ(range(10.0, 20.0).end_block, 21);  // block 20 starts at the window's end
+  EXPECT_EQ(range(10.5, 19.5).first_block, 10);
+  EXPECT_EQ(range(10.5, 19.5).end_block, 20);
+  EXPECT_EQ(index.count_in(range(10.5, 19.5)), 10);
+  EXPECT_EQ(range(42.0, 44.0).first_block, 39);  // frames 40..49 are in block 39
+  EXPECT_EQ(range(42.0, 44.0).end_block, 40);
+  EXPECT_EQ(index.count_in(range(38.5, 52.5)), 5);  // 38, 39, 50, 51, 52
+  EXPECT_EQ(index.count_in(range(61.0, 70.0)), 0);  // after the last block
+  EXPECT_EQ(index.count_in(range(-5.0, -1.0)), 0);  // before the first
+  EXPECT_EQ(index.count_in(BlockRange{}), 50);
+  EXPECT_FALSE(TimeWindow{}.bounded());
+  EXPECT_TRUE((TimeWindow{1.0, std::numeric_limits<double>::infinity()}.bounded()));
+
+  // Frames up to 65 s left no block after block 59: it covers them.
+  index.cover_until(65.0);
+  EXPECT_EQ(range(62.0, 70.0).first_block, 59);
+  EXPECT_EQ(index.count_in(range(65.0, 70.0)), 0);
+  EXPECT_EQ(index.count_in(range(61.0, 70.0)), 1);
+  EXPECT_EQ(index.time_covered().start_seconds, 0.0);
+  EXPECT_EQ(index.time_covered().end_seconds, 65.0);
+
+  // The best blocks overall lie outside the window: queries are their own keys, scaled.
+  const BlockRange window = range(20.0, 35.5);  // blocks 20..35
+  for (int layer = 0; layer < 2; ++layer) {
+    const torch::Tensor queries =
+        torch::stack({summaries[5][layer].reshape({kDim}), summaries[55][layer].reshape({kDim}),
+                      summaries[30][layer].reshape({kDim})}) *
+        10.0;
+    const auto found = index.search(layer, queries, 100, window);
+    const auto reference = index.search_faiss(layer, queries, 100, window);
+    for (size_t q = 0; q < 3; ++q) {
+      ASSERT_EQ(found[q].size(), 16u);
+      ASSERT_EQ(reference[q].size(), 16u);
+      for (size_t j = 0; j < found[q].size(); ++j) {
+        EXPECT_TRUE(window.contains(found[q][j].block_index)) << found[q][j].block_index;
+        EXPECT_EQ(found[q][j].block_index, reference[q][j].block_index);
+      }
+    }
+    EXPECT_EQ(found[2].front().block_index, 30);  // inside, it is still found first
+    const std::vector<ScoredBlock> retrieved =
+        index.retrieve(layer, queries[1], RetrievalConfig{4, 8, 1.0}, window);
+    ASSERT_EQ(retrieved.size(), 8u);
+    for (const ScoredBlock& block : retrieved) EXPECT_TRUE(window.contains(block.block_index));
+    // An empty window finds nothing.
+    EXPECT_TRUE(index.search(layer, queries, 10, range(66.0, 70.0))[0].empty());
   }
 }
 
