@@ -170,15 +170,18 @@ Qwen2Model::Projections Qwen2Model::project(const Layer& layer, const torch::Ten
           qkv.narrow(-1, q_size + kv_size, kv_size), qkv.narrow(-1, 0, q_size + kv_size)};
 }
 
+// silu(x·gateᵀ) · (x·upᵀ), the MLP before its down projection; one matrix product when gate
+// and up are fused (gate_up defined).
+static torch::Tensor swiglu(const torch::Tensor& x, const torch::Tensor& gate,
+                            const torch::Tensor& up, const torch::Tensor& gate_up) {
+  if (!gate_up.defined()) return torch::silu(torch::linear(x, gate)) * torch::linear(x, up);
+  const torch::Tensor both = torch::linear(x, gate_up);
+  const int64_t inner = gate.size(0);
+  return torch::silu(both.narrow(-1, 0, inner)) * both.narrow(-1, inner, inner);
+}
+
 torch::Tensor Qwen2Model::mlp(const Layer& layer, const torch::Tensor& x) const {
-  if (!layer.gate_up_weight.defined()) {
-    return torch::linear(
-        torch::silu(torch::linear(x, layer.gate_weight)) * torch::linear(x, layer.up_weight),
-        layer.down_weight);
-  }
-  const torch::Tensor gate_up = torch::linear(x, layer.gate_up_weight);
-  const int64_t inner = layer.gate_weight.size(0);
-  return torch::linear(torch::silu(gate_up.narrow(-1, 0, inner)) * gate_up.narrow(-1, inner, inner),
+  return torch::linear(swiglu(x, layer.gate_weight, layer.up_weight, layer.gate_up_weight),
                        layer.down_weight);
 }
 
@@ -319,15 +322,8 @@ torch::Tensor Qwen2Model::decode_step(const torch::Tensor& ids, BatchKvCache& ca
         grouped_attention(queries, stored.rotated_keys, stored.values, blocked, 1.0, dtype_);
     x.addmm_(out.reshape({batch, heads * head_dim}), layer.o_weight.t());
     const torch::Tensor h = compat::rms_norm(x, layer.post_attention_norm, eps);
-    if (layer.gate_up_weight.defined()) {
-      const torch::Tensor gate_up = torch::linear(h, layer.gate_up_weight);
-      const int64_t inner = layer.gate_weight.size(0);
-      x.addmm_(torch::silu(gate_up.narrow(-1, 0, inner)) * gate_up.narrow(-1, inner, inner),
-               layer.down_weight.t());
-    } else {
-      x.addmm_(torch::silu(torch::linear(h, layer.gate_weight)) * torch::linear(h, layer.up_weight),
-               layer.down_weight.t());
-    }
+    x.addmm_(swiglu(h, layer.gate_weight, layer.up_weight, layer.gate_up_weight),
+             layer.down_weight.t());
   }
   cache.lengths.add_(1);
   cache.next_positions.add_(1);
