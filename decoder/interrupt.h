@@ -28,6 +28,11 @@ class Interrupter {
   // Sticky, not reset by arm(): the interrupted AVIOContext keeps the error and a later read
   // (after the demuxer flushed a buffered packet) returns it without polling again.
   bool timed_out() const { return fired_.load(); }
+  // Forgets a deadline that passed while the input was opened, once the open succeeded anyway
+  // (FFmpeg's stream probe stops at the deadline with what it has read: a slow live stream).
+  // Only for inputs whose reads keep their own deadline and no interrupted AVIOContext (pushed
+  // bytes: PushSource); for the others the sticky flag is what names a later error a timeout.
+  void forget_timeout() { fired_.store(false); }
 
   AVIOInterruptCB callback() { return AVIOInterruptCB{&Interrupter::poll, this}; }
 

@@ -196,6 +196,10 @@ OpenedInput open_input(const MediaSource& source, const SourceOptions& options,
       input.format->streams[i]->discard = AVDISCARD_ALL;
     }
   }
+  // Pushed bytes arriving slowly (a 1-fps camera) outlast the open deadline while FFmpeg probes
+  // them; the probe then stops with what it has, which is not an error. Left set, the flag
+  // would report the stream's clean end, later, as a timeout.
+  if (input.push != nullptr) input.interrupter->forget_timeout();
   return input;
 }
 

@@ -26,8 +26,15 @@ using decoder::SampleRequest;
 // source refuses (backpressure), then closing. Stops early when destroyed.
 class Producer {
  public:
-  Producer(std::shared_ptr<PushSource> source, std::vector<uint8_t> bytes, size_t chunk_bytes)
-      : source_(std::move(source)), bytes_(std::move(bytes)), chunk_bytes_(chunk_bytes) {
+  // stall_at, stall_for: after the chunk that reaches stall_at bytes, waits stall_for (a
+  // client whose camera delivers the next frame late).
+  Producer(std::shared_ptr<PushSource> source, std::vector<uint8_t> bytes, size_t chunk_bytes,
+           size_t stall_at = 0, std::chrono::milliseconds stall_for = {})
+      : source_(std::move(source)),
+        bytes_(std::move(bytes)),
+        chunk_bytes_(chunk_bytes),
+        stall_at_(stall_at),
+        stall_for_(stall_for) {
     thread_ = std::thread([this] { run(); });
   }
   ~Producer() {
@@ -45,7 +52,9 @@ class Producer {
         if (stop_) return;
         std::this_thread::sleep_for(std::chrono::microseconds(200));
       }
+      const bool stall = offset < stall_at_ && offset + size >= stall_at_;
       offset += size;
+      if (stall) std::this_thread::sleep_for(stall_for_);
     }
     source_->close();
   }
@@ -53,6 +62,8 @@ class Producer {
   std::shared_ptr<PushSource> source_;
   const std::vector<uint8_t> bytes_;
   const size_t chunk_bytes_;
+  const size_t stall_at_;
+  const std::chrono::milliseconds stall_for_;
   std::atomic<bool> stop_{false};
   std::thread thread_;
 };
@@ -140,6 +151,24 @@ TEST(PushedStreamTest, ProbedFormatWorksToo) {
   const DecodeRun pushed =
       decode_pushed(path, /*format_name=*/"", 4096, push_options(SampleRequest::all_frames()));
   expect_same_frames(from_file.frames, pushed.frames, "pushed (format probed) vs file");
+}
+
+// A live client whose stream pauses while the decoder still probes it (at 1 fps, probing
+// outlasts the open deadline): the probe stops at the deadline with what it has, and the
+// stream, once it resumes and ends, ends cleanly with every frame, not as a timeout.
+TEST(PushedStreamTest, AProbeCutShortByTheOpenDeadlineIsNotATimeoutLater) {
+  const std::string path = clip_path(Clip::kPushTs);
+  const DecodeRun from_file =
+      decode_to_end(MediaSource::file(path), options_for(SampleRequest::all_frames()));
+  DecodeOptions options = push_options(SampleRequest::all_frames());
+  options.source.connect_timeout = std::chrono::milliseconds(300);
+  const std::vector<uint8_t> bytes = read_file(path);
+  auto source = std::make_shared<PushSource>(64 * 1024, options.source.read_timeout);
+  Producer producer(source, bytes, 1316, /*stall_at=*/bytes.size() / 4,
+                    /*stall_for=*/std::chrono::milliseconds(1000));
+  const DecodeRun pushed = decode_to_end(MediaSource::push(source, "mpegts"), options);
+  expect_same_frames(from_file.frames, pushed.frames, "pushed with a stall vs file");
+  EXPECT_FALSE(pushed.damage.damaged()) << pushed.damage.first_error;
 }
 
 TEST(PushedStreamTest, DestroyingMidStreamStopsEverything) {
