@@ -9,6 +9,7 @@
 #include "service/metrics.h"
 #include "service/service_config.h"
 #include "service/session_manager.h"
+#include "service/video_url_cache.h"
 #include "service/work_scheduler.h"
 
 namespace vigil::api {
@@ -18,6 +19,7 @@ struct ApiContext {
   service::Engine& engine;
   service::WorkScheduler& scheduler;
   service::SessionManager& sessions;
+  service::VideoUrlCache& video_urls;  // chat video_url URLs ingested on demand
   service::ServiceMetrics& metrics;
   service::JsonLog& log;
   std::atomic<bool> draining{false};      // shutting down: refuse new work with 503

@@ -21,6 +21,9 @@ struct ChatRequest {
   bool include_usage = false;     // stream_options.include_usage
   service::AnswerRequest answer;  // videos left empty: resolved by the handler from video_parts
   std::vector<VideoPart> video_parts;
+  // Sessions ingesting the external URLs among video_parts (VideoUrlCache::start_waiting):
+  // the request waits for them and then stops waiting, once per entry.
+  std::vector<std::string> waiting_for;
 };
 
 // Parses body (JSON text). Throws ApiError(400) naming the field: invalid_json, missing or

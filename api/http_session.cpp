@@ -17,6 +17,9 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 constexpr uint32_t kHeaderLimit = 16 * 1024;
+// On a chat completion: the file or stream ids its video_url parts resolved to (an external
+// URL names the file session that holds it), comma-separated.
+constexpr const char* kVideoIdsHeader = "X-Vigil-Video-Ids";
 
 std::string lower(std::string text) {
   for (char& c : text) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
@@ -49,9 +52,19 @@ struct AnswerExchange {
   int64_t created = unix_seconds();
   bool stream = false;
   bool include_usage = false;
+  std::string video_ids;  // the sessions its video_url parts name, for X-Vigil-Video-Ids
   // Strand-only state.
   bool headers_sent = false;
   bool finished = false;
+};
+
+// A chat completion waiting for the ingestion of the video URLs it names (strand-only).
+struct VideoWait {
+  VideoWait(const net::any_io_executor& executor, ChatRequest request)
+      : chat(std::move(request)), timer(executor) {}
+  ChatRequest chat;
+  size_t pending = 0;  // sessions still ingesting
+  net::steady_timer timer;
 };
 
 class HttpSession : public std::enable_shared_from_this<HttpSession> {
@@ -296,7 +309,8 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
     });
   }
 
-  // Control pool: parse, check, queue the answer for a worker.
+  // Control pool: parse, check, and queue the answer for a worker, or first wait for the
+  // ingestion of the video URLs it names.
   void prepare_and_queue(const ApiRequest& request,
                          const std::shared_ptr<AnswerExchange>& exchange) {
     ChatRequest chat;
@@ -310,10 +324,24 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
     exchange->model = context_.engine.info().model_id;
     exchange->stream = chat.stream;
     exchange->include_usage = chat.include_usage;
+    for (const service::VideoReference& video : chat.answer.videos) {
+      exchange->video_ids += (exchange->video_ids.empty() ? "" : ",") + video.session_id;
+    }
+    if (!chat.waiting_for.empty()) {
+      auto wait = std::make_shared<VideoWait>(stream_.get_executor(), std::move(chat));
+      return net::post(stream_.get_executor(),
+                       [self = shared_from_this(), wait] { self->start_video_wait(wait); });
+    }
+    queue_answer(std::move(chat.answer), exchange);
+  }
+
+  // Control pool.
+  void queue_answer(service::AnswerRequest answer,
+                    const std::shared_ptr<AnswerExchange>& exchange) {
     auto self = shared_from_this();
     context_.answers_in_flight.fetch_add(1);
     const bool queued = context_.scheduler.try_submit_question(
-        [self, exchange, answer = std::move(chat.answer)] { self->run_answer(answer, exchange); });
+        [self, exchange, answer = std::move(answer)] { self->run_answer(answer, exchange); });
     if (!queued) {
       context_.answers_in_flight.fetch_sub(1);
       post_error(
@@ -321,6 +349,53 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
               ? ApiError(503, "shutting_down", "the server is shutting down")
               : ApiError(429, "queue_full", "too many questions are waiting; retry shortly"));
     }
+  }
+
+  // ---- waiting for video URLs -----------------------------------------------------------
+  // Strand: the wait ends when every session ingested (or failed), at the timeout, or when
+  // the client leaves; whichever comes first. The timer's handler keeps the connection
+  // alive meanwhile; the engine's notifications only reach it while it lives.
+  void start_video_wait(const std::shared_ptr<VideoWait>& wait) {
+    video_wait_ = wait;
+    if (closed_ || exchange_->cancel.load()) return end_video_wait(VideoWaitEnd::kClientGone);
+    wait->pending = wait->chat.waiting_for.size();
+    wait->timer.expires_after(std::chrono::seconds(context_.config.video_url_timeout_seconds));
+    wait->timer.async_wait([self = shared_from_this(), wait](beast::error_code ec) {
+      if (!ec && self->video_wait_ == wait) self->end_video_wait(VideoWaitEnd::kTimedOut);
+    });
+    const std::weak_ptr<HttpSession> weak = weak_from_this();
+    for (const std::string& id : wait->chat.waiting_for) {
+      context_.sessions.when_ingested(id, [weak, wait] {
+        if (const std::shared_ptr<HttpSession> self = weak.lock()) {
+          net::post(self->stream_.get_executor(), [self, wait] {
+            if (self->video_wait_ != wait) return;
+            if (--wait->pending == 0) self->end_video_wait(VideoWaitEnd::kIngested);
+          });
+        }
+      });
+    }
+  }
+
+  // Strand, once per wait: stops waiting on the control pool (which may stop and remove an
+  // abandoned ingestion), then answers, or sends the error.
+  void end_video_wait(VideoWaitEnd end) {
+    const std::shared_ptr<VideoWait> wait = std::move(video_wait_);
+    video_wait_.reset();
+    wait->timer.cancel();
+    if (end == VideoWaitEnd::kClientGone) {
+      context_.log.info("answer.client_gone", {{"id", exchange_->id}, {"waiting_for_video", true}});
+    }
+    net::post(control_, [self = shared_from_this(), wait, end, exchange = exchange_] {
+      try {
+        finish_video_wait(self->context_, wait->chat, end);
+      } catch (const ApiError& e) {
+        return self->post_error(e);
+      } catch (const std::exception& e) {
+        return self->post_error(ApiError(500, "internal_error", e.what()));
+      }
+      if (end != VideoWaitEnd::kIngested || exchange->cancel.load()) return;
+      self->queue_answer(std::move(wait->chat.answer), exchange);
+    });
   }
 
   // A worker: generates, posting deltas to the strand.
@@ -366,9 +441,14 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
   void ensure_sse_headers() {
     if (exchange_->headers_sent) return;
     exchange_->headers_sent = true;
+    std::string video_ids;
+    if (!exchange_->video_ids.empty()) {
+      video_ids = std::string(kVideoIdsHeader) + ": " + exchange_->video_ids + "\r\n";
+    }
     queue_raw(
         "HTTP/1.1 200 OK\r\nServer: vigil\r\nContent-Type: text/event-stream\r\n"
-        "Cache-Control: no-cache\r\nConnection: close\r\nTransfer-Encoding: chunked\r\n\r\n");
+        "Cache-Control: no-cache\r\nConnection: close\r\n" +
+        video_ids + "Transfer-Encoding: chunked\r\n\r\n");
     queue_raw(chunk_frame(chunk_event(exchange_->id, exchange_->model, exchange_->created,
                                       {{"role", "assistant"}, {"content", ""}}, "")));
   }
@@ -389,9 +469,12 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
                                       {"ttft_ms", usage.time_to_first_token * 1000},
                                       {"finish_reason", usage.finish_reason}});
     if (!exchange_->stream) {
-      return send_response(json_response(200, completion_json(exchange_->id, exchange_->model,
-                                                              exchange_->created, text, usage)),
-                           /*close=*/true);
+      ApiResponse response = json_response(
+          200, completion_json(exchange_->id, exchange_->model, exchange_->created, text, usage));
+      if (!exchange_->video_ids.empty()) {
+        response.headers.emplace_back(kVideoIdsHeader, exchange_->video_ids);
+      }
+      return send_response(response, /*close=*/true);
     }
     ensure_sse_headers();
     note_request(200);
@@ -469,6 +552,7 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
         net::buffer(scratch_), [self = shared_from_this()](beast::error_code ec, std::size_t) {
           if (!ec) return self->do_background_read();
           self->background_reading_ = false;
+          if (self->video_wait_) self->end_video_wait(VideoWaitEnd::kClientGone);
           if (self->exchange_ && !self->exchange_->finished) {
             self->exchange_->cancel.store(true);
             self->exchange_->finished = true;
@@ -491,6 +575,7 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
   Clock::time_point started_ = Clock::now();
   std::string upload_path_;  // an upload being received; removed unless handed over
   std::shared_ptr<AnswerExchange> exchange_;
+  std::shared_ptr<VideoWait> video_wait_;  // while a chat waits for its video URLs
   std::deque<std::string> raw_queue_;
   bool writing_ = false;
   bool finishing_ = false;

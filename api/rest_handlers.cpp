@@ -43,7 +43,7 @@ std::string lower(std::string text) {
 
 // Runs a session-creating call, mapping limit and engine refusals.
 template <typename Create>
-SessionInfo create_session(Create&& create) {
+auto create_session(Create&& create) -> decltype(create()) {
   try {
     return create();
   } catch (const service::SessionLimitError& e) {
@@ -95,12 +95,81 @@ ApiResponse page_response(const std::string& path) {
   return response;
 }
 
+// Refuses a video_url naming a session that is unknown (404) or failed (409).
+void check_video_session(ApiContext& context, const std::string& id) {
+  const std::optional<SessionInfo> session = context.sessions.registry().get(id);
+  if (!session) {
+    throw ApiError(404, "not_found", "video_url names no file or stream with id '" + id + "'",
+                   "messages");
+  }
+  if (session->state == service::SessionState::kFailed) {
+    throw ApiError(409, "session_failed", "video '" + id + "' failed to ingest: " + session->error,
+                   "messages");
+  }
+}
+
+// Refuses an external video_url whose ingestion (session id) did not end ready.
+void check_ingested_url(ApiContext& context, const std::string& url, const std::string& id) {
+  const std::optional<SessionInfo> session = context.sessions.registry().get(id);
+  if (!session || session->state == service::SessionState::kClosed) {
+    throw ApiError(409, "video_url_deleted",
+                   "the video at " + url + " (" + id + ") was deleted while it was ingested",
+                   "messages");
+  }
+  if (session->state == service::SessionState::kFailed) {
+    throw ApiError(400, "invalid_video_url",
+                   "could not ingest the video at " + url + " (" + id + "): " + session->error,
+                   "messages");
+  }
+}
+
+ApiError video_timeout_error(ApiContext& context, const ChatRequest& chat) {
+  std::string what;
+  for (const std::string& id : chat.waiting_for) {
+    const std::optional<SessionInfo> session = context.sessions.registry().get(id);
+    if (!session || session->state != service::SessionState::kIngesting) continue;
+    if (!what.empty()) what += ", ";
+    what += id + " (" + session->source + ": " + std::to_string(session->frames_ingested) +
+            " frames ingested";
+    if (session->frames_planned >= 0) what += " of " + std::to_string(session->frames_planned);
+    what += ")";
+  }
+  if (what.empty()) what = "its ingestion ended just then";
+  return ApiError(504, "video_url_timeout",
+                  "the video was not ingested within video_url_timeout_seconds (" +
+                      std::to_string(context.config.video_url_timeout_seconds) + " s): " + what +
+                      ". Ingestion goes on only while another request waits for it; for long "
+                      "videos, POST /v1/files with the url and ask once it is ready",
+                  "messages");
+}
+
+void check_with_engine(ApiContext& context, const service::AnswerRequest& answer) {
+  try {
+    context.engine.check(answer);
+  } catch (const service::EngineError& e) {
+    throw api_error_of(e);
+  }
+}
+
+const char* to_string(VideoWaitEnd end) {
+  switch (end) {
+    case VideoWaitEnd::kIngested:
+      return "ingested";
+    case VideoWaitEnd::kTimedOut:
+      return "timed_out";
+    case VideoWaitEnd::kClientGone:
+      return "client_gone";
+  }
+  return "ingested";
+}
+
 ApiResponse handle_upload(ApiContext& context, const ApiRequest& request) {
   const std::string content_type = lower(request.header("content-type"));
   if (content_type.rfind("application/json", 0) == 0) {
     const std::string url = required_url(parse_json_object(request.body));
     check_ingest_url(url, context.config.allow_private_urls);
     const SessionInfo info = create_session([&] { return context.sessions.add_file_url(url); });
+    context.video_urls.remember(url, info.id);
     return json_response(202, info.to_json());
   }
   if (request.body_file.empty()) {
@@ -268,35 +337,74 @@ ChatRequest prepare_chat(ApiContext& context, const ApiRequest& request) {
         "the model '" + chat.model + "' does not exist; this server serves '" + info.model_id + "'",
         "model");
   }
-  for (const VideoPart& part : chat.video_parts) {
+  std::vector<size_t> external;  // indices of video_parts naming a URL to ingest
+  for (size_t i = 0; i < chat.video_parts.size(); ++i) {
+    const VideoPart& part = chat.video_parts[i];
     service::VideoReference reference;
     reference.start_seconds = part.start_seconds;
     reference.end_seconds = part.end_seconds;
     reference.session_id = session_id_of_video_url(part.url);
     if (reference.session_id.empty()) {
       check_ingest_url(part.url, context.config.allow_private_urls);
+      external.push_back(i);
     } else {
-      const std::optional<SessionInfo> session =
-          context.sessions.registry().get(reference.session_id);
-      if (!session) {
-        throw ApiError(404, "not_found",
-                       "video_url names no file or stream with id '" + reference.session_id + "'",
-                       "messages");
-      }
-      if (session->state == service::SessionState::kFailed) {
-        throw ApiError(409, "session_failed",
-                       "video '" + reference.session_id + "' failed to ingest: " + session->error,
-                       "messages");
-      }
+      check_video_session(context, reference.session_id);
     }
     chat.answer.videos.push_back(reference);
   }
+  if (external.empty()) {
+    check_with_engine(context, chat.answer);
+    return chat;
+  }
+  // Before any download: what the engine refuses regardless of the videos (no vision tower,
+  // max_tokens).
+  service::AnswerRequest without_videos = chat.answer;
+  without_videos.videos.clear();
+  check_with_engine(context, without_videos);
   try {
-    context.engine.check(chat.answer);
-  } catch (const service::EngineError& e) {
-    throw api_error_of(e);
+    for (size_t i : external) {
+      const service::VideoUrlCache::Waiting waiting =
+          create_session([&] { return context.video_urls.start_waiting(chat.video_parts[i].url); });
+      chat.answer.videos[i].session_id = waiting.session_id;
+      chat.waiting_for.push_back(waiting.session_id);
+      context.log.info("video_url.waiting", {{"session", waiting.session_id},
+                                             {"url", chat.video_parts[i].url},
+                                             {"started", waiting.started}});
+    }
+  } catch (...) {
+    for (const std::string& id : chat.waiting_for) context.video_urls.stop_waiting(id);
+    throw;
   }
   return chat;
+}
+
+void finish_video_wait(ApiContext& context, const ChatRequest& chat, VideoWaitEnd end) {
+  std::optional<ApiError> error;
+  if (end == VideoWaitEnd::kTimedOut) {
+    error = video_timeout_error(context, chat);
+  } else if (end == VideoWaitEnd::kIngested) {
+    try {
+      for (size_t i = 0; i < chat.video_parts.size(); ++i) {
+        const std::string& id = chat.answer.videos[i].session_id;
+        if (session_id_of_video_url(chat.video_parts[i].url).empty()) {
+          check_ingested_url(context, chat.video_parts[i].url, id);
+        } else {
+          check_video_session(context, id);
+        }
+      }
+      check_with_engine(context, chat.answer);
+    } catch (const ApiError& e) {
+      error = e;
+    }
+  }
+  // After the checks: stopping may remove a failed session, and its error with it.
+  const char* reason = end == VideoWaitEnd::kIngested ? "ingestion_failed" : to_string(end);
+  for (const std::string& id : chat.waiting_for) {
+    if (context.video_urls.stop_waiting(id)) {
+      context.log.info("video_url.removed", {{"session", id}, {"reason", reason}});
+    }
+  }
+  if (error) throw *error;
 }
 
 }  // namespace vigil::api

@@ -168,6 +168,11 @@ ServiceMetrics::ServiceMetrics(MetricsRegistry& r)
       errors(r.counter("vigil_engine_errors_total", "Engine errors (ingestion or answering)")),
       alerts(r.counter("vigil_realtime_alerts_total",
                        "alert.triggered events sent to realtime clients (scene changes)")),
+      video_url_ingests(r.counter("vigil_video_url_ingests_total",
+                                  "Chat video_url URLs ingested on demand (sessions started)")),
+      video_url_reuses(
+          r.counter("vigil_video_url_reuses_total",
+                    "Chat video_url URLs answered from a session already holding them")),
       ingest_frames_per_second(
           r.gauge("vigil_ingest_frames_per_second", "Frames ingested per second, all sessions")),
       question_queue_depth(

@@ -102,6 +102,8 @@ struct ServiceMetrics {
   Counter& answers_cancelled;
   Counter& errors;                  // errors of the engine (ingestion or answers)
   Counter& alerts;                  // alert.triggered events sent to realtime clients
+  Counter& video_url_ingests;       // chat video_url URLs ingested on demand (new sessions)
+  Counter& video_url_reuses;        // chat video_url URLs answered from an existing session
   Gauge& ingest_frames_per_second;  // over the last few seconds, all sessions
   Gauge& question_queue_depth;
   Gauge& ingest_queue_depth;

@@ -10,6 +10,7 @@
 #include "service/service_config.h"
 #include "service/session_manager.h"
 #include "service/session_registry.h"
+#include "service/video_url_cache.h"
 #include "service/work_scheduler.h"
 
 namespace vigil::service {
@@ -28,7 +29,8 @@ int run_serve_command(const std::vector<std::string>& args) {
   const std::unique_ptr<Engine> engine = make_engine(config, scheduler, metrics, log);
   SessionRegistry sessions(config.max_sessions, config.max_streams);
   SessionManager manager(config, *engine, sessions, metrics, log);
-  api::ApiContext context{config, *engine, scheduler, manager, metrics, log};
+  VideoUrlCache video_urls(manager, metrics);
+  api::ApiContext context{config, *engine, scheduler, manager, video_urls, metrics, log};
   api::run_server(context, [&](int port) {
     std::cout << "listening on http://" << config.host << ":" << port << std::endl;
   });

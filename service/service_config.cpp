@@ -61,6 +61,7 @@ const std::vector<Field>& fields() {
       {"read_timeout_seconds", Type::kInt, setter(&ServiceConfig::read_timeout_seconds)},
       {"shutdown_grace_seconds", Type::kInt, setter(&ServiceConfig::shutdown_grace_seconds)},
       {"allow_private_urls", Type::kBool, setter(&ServiceConfig::allow_private_urls)},
+      {"video_url_timeout_seconds", Type::kInt, setter(&ServiceConfig::video_url_timeout_seconds)},
       {"workers", Type::kInt, setter(&ServiceConfig::workers)},
       {"sample_frames_per_second", Type::kDouble, setter(&ServiceConfig::sample_frames_per_second)},
       {"decode_threads", Type::kInt, setter(&ServiceConfig::decode_threads)},
@@ -169,6 +170,7 @@ void validate(const ServiceConfig& c) {
   require(c.max_tokens_limit >= 1, "max_tokens_limit must be >= 1");
   require(c.read_timeout_seconds >= 1, "read_timeout_seconds must be >= 1");
   require(c.shutdown_grace_seconds >= 0, "shutdown_grace_seconds must be >= 0");
+  require(c.video_url_timeout_seconds >= 1, "video_url_timeout_seconds must be >= 1");
   require(c.sample_frames_per_second > 0, "sample_frames_per_second must be > 0");
   require(!c.model_dir.empty(), "model_dir is required (--model DIR or VIGIL_MODEL_DIR)");
   require(!c.data_dir.empty(), "data_dir must not be empty");

@@ -31,11 +31,12 @@ struct ServiceConfig {
   int question_queue = 64;                       // questions waiting for a worker
   int ingest_queue = 256;                        // ingestion steps waiting for a worker
   int write_queue = 256;                         // messages waiting to be written to one client
-  int max_video_tokens = 32768;     // video tokens one request may bring into the context
-  int max_tokens_limit = 4096;      // largest max_tokens a request may ask for
-  int read_timeout_seconds = 30;    // any read of a request or message
-  int shutdown_grace_seconds = 30;  // answers in flight may finish within this
-  bool allow_private_urls = false;  // ingest URLs naming loopback/private addresses
+  int max_video_tokens = 32768;         // video tokens one request may bring into the context
+  int max_tokens_limit = 4096;          // largest max_tokens a request may ask for
+  int read_timeout_seconds = 30;        // any read of a request or message
+  int shutdown_grace_seconds = 30;      // answers in flight may finish within this
+  bool allow_private_urls = false;      // ingest URLs naming loopback/private addresses
+  int video_url_timeout_seconds = 300;  // a chat request waits this long for its URL's ingestion
   // Work.
   int workers = 2;                        // inference and ingestion threads
   double sample_frames_per_second = 1.0;  // archive sampling rate for ingestion

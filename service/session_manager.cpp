@@ -9,12 +9,13 @@ namespace {
 class RegistryObserver final : public IngestObserver {
  public:
   RegistryObserver(SessionRegistry& registry, ServiceMetrics& metrics, JsonLog& log, std::string id,
-                   SessionManager::FramesListener on_frames)
+                   SessionManager::FramesListener on_frames, std::function<void()> on_ended)
       : registry_(registry),
         metrics_(metrics),
         log_(log),
         id_(std::move(id)),
-        on_frames_(std::move(on_frames)) {}
+        on_frames_(std::move(on_frames)),
+        on_ended_(std::move(on_ended)) {}
 
   void on_frames(const std::vector<FrameTokens>& frames) override {
     if (on_frames_) on_frames_(frames);
@@ -35,6 +36,7 @@ class RegistryObserver final : public IngestObserver {
       info.error = error;
     });
     if (!error.empty()) log_.warn("session.failed", {{"session", id_}, {"error", error}});
+    on_ended_();
   }
 
  private:
@@ -51,6 +53,7 @@ class RegistryObserver final : public IngestObserver {
   JsonLog& log_;
   const std::string id_;
   const SessionManager::FramesListener on_frames_;
+  const std::function<void()> on_ended_;  // after the registry shows the end
   int64_t tokens_dropped_ = 0;
 };
 
@@ -70,7 +73,8 @@ void SessionManager::start(const SessionInfo& info, decoder::MediaSource source,
   request.decode_threads = config_.decode_threads;
   try {
     engine_.start_ingest(request, std::make_shared<RegistryObserver>(
-                                      registry_, metrics_, log_, info.id, std::move(on_frames)));
+                                      registry_, metrics_, log_, info.id, std::move(on_frames),
+                                      [this, id = info.id] { notify_ingested(id); }));
   } catch (...) {
     registry_.remove(info.id);
     publish_counts();
@@ -150,9 +154,36 @@ bool SessionManager::remove(const std::string& id) {
   }
   if (!path.empty()) std::remove(path.c_str());
   const bool removed = registry_.remove(id);
+  notify_ingested(id);
   publish_counts();
   if (removed) log_.info("session.deleted", {{"session", id}});
   return removed;
+}
+
+void SessionManager::when_ingested(const std::string& id, std::function<void()> done) {
+  {
+    // The observer updates the registry before it notifies under this lock: a session still
+    // ingesting here is notified later.
+    std::lock_guard<std::mutex> lock(mutex_);
+    const std::optional<SessionInfo> info = registry_.get(id);
+    if (info && info->state == SessionState::kIngesting) {
+      ingested_callbacks_[id].push_back(std::move(done));
+      return;
+    }
+  }
+  done();
+}
+
+void SessionManager::notify_ingested(const std::string& id) {
+  std::vector<std::function<void()>> callbacks;
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    const auto it = ingested_callbacks_.find(id);
+    if (it == ingested_callbacks_.end()) return;
+    callbacks = std::move(it->second);
+    ingested_callbacks_.erase(it);
+  }
+  for (const std::function<void()>& callback : callbacks) callback();
 }
 
 void SessionManager::close_all() {

@@ -4,7 +4,9 @@
 #pragma once
 
 #include <functional>
+#include <map>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -43,6 +45,11 @@ class SessionManager {
   void start_push(const std::string& id, decoder::MediaSource source,
                   FramesListener on_frames = nullptr);
 
+  // Calls done once the session's ingestion has ended (ready or failed) or the session was
+  // removed; at once, on this thread, when that already happened or the id is unknown.
+  // Otherwise done runs later on an engine thread or a remover's: it must not block.
+  void when_ingested(const std::string& id, std::function<void()> done);
+
   // Stops ingestion, deletes stored files and forgets the session; false when unknown.
   bool remove(const std::string& id);
   // Removes every session (shutdown).
@@ -54,6 +61,8 @@ class SessionManager {
   void start(const SessionInfo& info, decoder::MediaSource source, bool live,
              FramesListener on_frames = nullptr);
   void publish_counts();
+  // Runs (and forgets) the when_ingested callbacks of a session whose ingestion ended.
+  void notify_ingested(const std::string& id);
 
   const ServiceConfig& config_;
   Engine& engine_;
@@ -62,6 +71,7 @@ class SessionManager {
   JsonLog& log_;
   std::mutex mutex_;
   std::map<std::string, std::string> stored_files_;  // session id -> path to delete
+  std::map<std::string, std::vector<std::function<void()>>> ingested_callbacks_;  // by session
 };
 
 }  // namespace vigil::service

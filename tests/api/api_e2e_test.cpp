@@ -31,6 +31,17 @@ struct HttpResult {
   json as_json() const { return json::parse(body, nullptr, false); }
 };
 
+// Polls a condition (the server acts asynchronously) with a deadline.
+template <typename Condition>
+bool eventually(Condition&& condition, int seconds = 30) {
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(seconds);
+  while (std::chrono::steady_clock::now() < deadline) {
+    if (condition()) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  return condition();
+}
+
 class ApiServer : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
@@ -143,17 +154,6 @@ class ApiServer : public ::testing::Test {
     return result.as_json().value("id", "");
   }
 
-  // Polls a condition (the server acts asynchronously) with a deadline.
-  template <typename Condition>
-  static bool eventually(Condition&& condition, int seconds = 30) {
-    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(seconds);
-    while (std::chrono::steady_clock::now() < deadline) {
-      if (condition()) return true;
-      std::this_thread::sleep_for(std::chrono::milliseconds(100));
-    }
-    return condition();
-  }
-
   static json run_script(const std::string& command) {
     const testing::CommandResult result = run_command(command);
     EXPECT_EQ(result.exit_code, 0) << command;
@@ -258,6 +258,27 @@ TEST_F(ApiServer, RawUploadUrlPolicyAndMediaTypes) {
   expect_error(curl("-F file=@/dev/null " + shell_quote(base() + "/v1/files")), 400, "empty_file");
   expect_error(get("/v1/streams/stream-nope"), 404, "not_found");
   EXPECT_EQ(upload_files_left(), 0);
+  expect_serving();
+}
+
+// A chat video_url naming an external URL passes the same URL policy as POST /v1/files:
+// refused before anything is ingested.
+TEST_F(ApiServer, ChatVideoUrlFollowsTheUrlPolicy) {
+  const auto chat_about = [](const std::string& url) {
+    return post_json("/v1/chat/completions",
+                     json{{"messages",
+                           {{{"role", "user"},
+                             {"content",
+                              {{{"type", "video_url"}, {"video_url", {{"url", url}}}},
+                               {{"type", "text"}, {"text", "What happens?"}}}}}}}}
+                         .dump());
+  };
+  expect_error(chat_about("http://127.0.0.1:1/x.mp4"), 400, "private_url");
+  expect_error(chat_about("rtsp://10.1.2.3/live"), 400, "private_url");
+  expect_error(chat_about("http://[::1]:8080/x.mp4"), 400, "private_url");
+  expect_error(chat_about("file:///etc/passwd"), 400, "invalid_url");
+  EXPECT_TRUE(get("/v1/files").as_json()["data"].empty());
+  EXPECT_EQ(metric("vigil_video_url_ingests_total"), 0);
   expect_serving();
 }
 
@@ -513,9 +534,25 @@ class VideoModelServer : public ::testing::Test {
         std::string(VIGIL_BINARY) + " serve --model " +
         shell_quote(std::string(VIGIL_SOURCE_DIR) + "/tests/fixtures/llava_ov_tiny") + " --port " +
         std::to_string(port_) + " --data-dir " + shell_quote(dir_->file("data")) + " --api-keys " +
-        kKey + " --max-upload-bytes 20000000 --read-timeout-seconds 20 --workers 2 2>>" +
+        kKey +
+        " --max-upload-bytes 20000000 --read-timeout-seconds 20 --workers 2"
+        " --allow-private-urls true 2>>" +
         shell_quote(dir_->file("server.log")));
     ASSERT_TRUE(testing::wait_for_tcp_port(port_, 120000)) << "vigil serve did not start";
+    // The first 6 s of the sample as MP4, served over HTTP (with byte ranges) for video_url.
+    std::filesystem::create_directories(dir_->file("www"));
+    ASSERT_EQ(
+        run_command("ffmpeg -v error -y -i " + shell_quote(testing::opencv_sample("vtest.avi")) +
+                    " -t 6 -c:v mpeg4 -q:v 5 -movflags +faststart " +
+                    shell_quote(dir_->file("www/clip.mp4")))
+            .exit_code,
+        0);
+    http_port_ = testing::free_tcp_port();
+    http_server_ = new testing::BackgroundProcess(
+        "exec /usr/bin/python3 " + std::string(VIGIL_SOURCE_DIR) +
+        "/tests/api/video_http_server.py " + shell_quote(dir_->file("www")) + " " +
+        std::to_string(http_port_) + " " + shell_quote(dir_->file("http.log")));
+    ASSERT_TRUE(testing::wait_for_tcp_port(http_port_, 20000)) << "the video HTTP server";
     // A hard cut at 6 s: the real video's static camera, then colour bars.
     ASSERT_EQ(
         run_command("ffmpeg -v error -y -i " + shell_quote(testing::opencv_sample("vtest.avi")) +
@@ -529,6 +566,8 @@ class VideoModelServer : public ::testing::Test {
   }
 
   static void TearDownTestSuite() {
+    delete http_server_;
+    http_server_ = nullptr;
     delete server_;
     server_ = nullptr;
     delete dir_;
@@ -536,6 +575,39 @@ class VideoModelServer : public ::testing::Test {
   }
 
   static std::string base() { return "http://127.0.0.1:" + std::to_string(port_); }
+  static std::string video_base() { return "http://127.0.0.1:" + std::to_string(http_port_); }
+
+  // Requests the video HTTP server has answered so far (lines of its log).
+  static int video_downloads() {
+    const std::vector<uint8_t> log = testing::read_file(dir_->file("http.log"));
+    return static_cast<int>(std::count(log.begin(), log.end(), '\n'));
+  }
+
+  static double metric(const std::string& series) {
+    const HttpResult result = curl(shell_quote(base() + "/metrics"));
+    size_t at = 0;
+    while ((at = result.body.find(series + " ", at)) != std::string::npos) {
+      if (at == 0 || result.body[at - 1] == '\n')
+        return std::stod(result.body.substr(at + series.size()));
+      at += series.size();
+    }
+    return -1;
+  }
+
+  // The file sessions whose source is url.
+  static std::vector<json> files_of(const std::string& url) {
+    std::vector<json> found;
+    const json files = json::parse(curl(shell_quote(base() + "/v1/files")).body);
+    for (const json& file : files["data"]) {
+      if (file["source"] == url) found.push_back(file);
+    }
+    return found;
+  }
+
+  static bool server_log_has(const std::string& text) {
+    const std::vector<uint8_t> log = testing::read_file(dir_->file("server.log"));
+    return std::string(log.begin(), log.end()).find(text) != std::string::npos;
+  }
 
   static HttpResult curl(const std::string& args) {
     const std::string body_file = dir_->file("response.body");
@@ -561,7 +633,8 @@ class VideoModelServer : public ::testing::Test {
         nullptr, false);
   }
 
-  static json chat(const json& video_url) {
+  // chat() with the response's X-Vigil-Video-Ids header as "video_ids".
+  static json chat(const json& video_url, const std::string& curl_options = "") {
     const json request = {{"messages",
                            {{{"role", "user"},
                              {"content",
@@ -570,22 +643,40 @@ class VideoModelServer : public ::testing::Test {
                           {"max_tokens", 4},
                           {"temperature", 0}};
     std::ofstream(dir_->file("chat.json")) << request.dump();
-    const HttpResult result = curl("-H 'Content-Type: application/json' --data-binary @" +
+    std::filesystem::remove(dir_->file("chat.headers"));
+    const HttpResult result = curl(curl_options + " -D " + shell_quote(dir_->file("chat.headers")) +
+                                   " -H 'Content-Type: application/json' --data-binary @" +
                                    shell_quote(dir_->file("chat.json")) + " " +
                                    shell_quote(base() + "/v1/chat/completions"));
     json body = json::parse(result.body, nullptr, false);
+    if (body.is_discarded()) body = json::object();
     body["http_status"] = result.status;
+    std::ifstream headers(dir_->file("chat.headers"));
+    const std::string name = "x-vigil-video-ids:";
+    for (std::string line; std::getline(headers, line);) {
+      std::string lowered = line;
+      for (char& c : lowered) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+      if (lowered.rfind(name, 0) != 0) continue;
+      std::string value = line.substr(name.size());
+      while (!value.empty() && (value.front() == ' ')) value.erase(0, 1);
+      while (!value.empty() && (value.back() == '\r' || value.back() == ' ')) value.pop_back();
+      body["video_ids"] = value;
+    }
     return body;
   }
 
   static testing::TempDir* dir_;
   static testing::BackgroundProcess* server_;
+  static testing::BackgroundProcess* http_server_;
   static int port_;
+  static int http_port_;
 };
 
 testing::TempDir* VideoModelServer::dir_ = nullptr;
 testing::BackgroundProcess* VideoModelServer::server_ = nullptr;
+testing::BackgroundProcess* VideoModelServer::http_server_ = nullptr;
 int VideoModelServer::port_ = 0;
+int VideoModelServer::http_port_ = 0;
 
 TEST_F(VideoModelServer, SceneChangeAlertsComeAtTheCutOnlyWhenAskedFor) {
   const json on = alerts_session("on");
@@ -657,6 +748,165 @@ TEST_F(VideoModelServer, ChatTimeWindowsSeeOnlyTheirFrames) {
   const json backwards = chat({{"url", id}, {"start_seconds", 5.0}, {"end_seconds", 1.0}});
   EXPECT_EQ(backwards["http_status"], 400) << backwards.dump();
   EXPECT_EQ(curl("-X DELETE " + shell_quote(base() + "/v1/files/" + id)).status, 200);
+}
+
+// A video_url naming an external URL is ingested on demand (the request waits), and a
+// second request naming the same URL reuses the session instead of downloading again.
+TEST_F(VideoModelServer, ChatVideoUrlIsIngestedOnceThenReused) {
+  const std::string url = video_base() + "/clip.mp4";
+  const double ingests = metric("vigil_video_url_ingests_total");
+  const double reuses = metric("vigil_video_url_reuses_total");
+  ASSERT_TRUE(files_of(url).empty());
+
+  const json first = chat({{"url", url}});
+  ASSERT_EQ(first["http_status"], 200) << first.dump();
+  EXPECT_EQ(first["object"], "chat.completion");
+  EXPECT_GT(first["usage"]["prompt_tokens_details"]["video_tokens"].get<int>(), 0) << first.dump();
+  EXPECT_GT(first["usage"]["completion_tokens"].get<int>(), 0);
+  ASSERT_TRUE(first.contains("video_ids")) << first.dump();
+  const std::string id = first["video_ids"];
+  EXPECT_EQ(id.rfind("file-", 0), 0u) << id;
+  // Listed like any file, ready, with the URL as its source.
+  const std::vector<json> listed = files_of(url);
+  ASSERT_EQ(listed.size(), 1u);
+  EXPECT_EQ(listed[0]["id"], id);
+  EXPECT_EQ(listed[0]["status"], "ready") << listed[0].dump();
+  EXPECT_GE(listed[0]["frames_ingested"].get<int>(), 5) << listed[0].dump();
+  const int downloads = video_downloads();
+  EXPECT_GT(downloads, 0);
+  EXPECT_EQ(metric("vigil_video_url_ingests_total"), ingests + 1);
+
+  // The same URL again: the same session, nothing downloaded, the same greedy answer.
+  const json second = chat({{"url", url}});
+  ASSERT_EQ(second["http_status"], 200) << second.dump();
+  EXPECT_EQ(second["video_ids"], id);
+  EXPECT_EQ(second["choices"][0]["message"]["content"], first["choices"][0]["message"]["content"]);
+  EXPECT_EQ(second["usage"]["prompt_tokens_details"]["video_tokens"],
+            first["usage"]["prompt_tokens_details"]["video_tokens"]);
+  EXPECT_EQ(video_downloads(), downloads);
+  EXPECT_EQ(files_of(url).size(), 1u);
+  EXPECT_EQ(metric("vigil_video_url_ingests_total"), ingests + 1);
+  EXPECT_EQ(metric("vigil_video_url_reuses_total"), reuses + 1);
+  // Streamed (SSE): the header comes with the event stream.
+  const json streamed_request = {{"messages",
+                                  {{{"role", "user"},
+                                    {"content",
+                                     {{{"type", "video_url"}, {"video_url", {{"url", url}}}},
+                                      {{"type", "text"}, {"text", "What changed?"}}}}}}},
+                                 {"max_tokens", 4},
+                                 {"stream", true}};
+  std::ofstream(dir_->file("streamed.json")) << streamed_request.dump();
+  const HttpResult streamed = curl("-N -D " + shell_quote(dir_->file("streamed.headers")) +
+                                   " -H 'Content-Type: application/json' --data-binary @" +
+                                   shell_quote(dir_->file("streamed.json")) + " " +
+                                   shell_quote(base() + "/v1/chat/completions"));
+  EXPECT_EQ(streamed.status, 200) << streamed.body;
+  EXPECT_NE(streamed.body.find("data: [DONE]"), std::string::npos) << streamed.body;
+  const std::vector<uint8_t> streamed_headers = testing::read_file(dir_->file("streamed.headers"));
+  EXPECT_NE(std::string(streamed_headers.begin(), streamed_headers.end())
+                .find("X-Vigil-Video-Ids: " + id + "\r\n"),
+            std::string::npos);
+  EXPECT_EQ(video_downloads(), downloads);
+  EXPECT_EQ(metric("vigil_video_url_reuses_total"), reuses + 2);
+  // A time window applies to the ingested URL as to a file id.
+  const json window = chat({{"url", url}, {"start_seconds", 500.0}, {"end_seconds", 600.0}});
+  EXPECT_EQ(window["http_status"], 400) << window.dump();
+  EXPECT_EQ(video_downloads(), downloads);
+
+  // Deleting the file ends the cache entry: the next request downloads again.
+  EXPECT_EQ(curl("-X DELETE " + shell_quote(base() + "/v1/files/" + id)).status, 200);
+  const json third = chat({{"url", url}});
+  ASSERT_EQ(third["http_status"], 200) << third.dump();
+  EXPECT_NE(third["video_ids"], id);
+  EXPECT_GT(video_downloads(), downloads);
+  EXPECT_EQ(metric("vigil_video_url_ingests_total"), ingests + 2);
+  const std::string third_id = third["video_ids"];
+  EXPECT_EQ(curl("-X DELETE " + shell_quote(base() + "/v1/files/" + third_id)).status, 200);
+  EXPECT_TRUE(files_of(url).empty());
+}
+
+// URLs that cannot be ingested: a clear 400 naming the URL and the decoder's reason, and no
+// session left behind.
+TEST_F(VideoModelServer, ChatVideoUrlThatCannotBeIngestedIsAClearErrorAndLeavesNothing) {
+  const int closed_port = testing::free_tcp_port();
+  for (const std::string& url : {"http://127.0.0.1:" + std::to_string(closed_port) + "/video.mp4",
+                                 video_base() + "/missing.mp4"}) {
+    const json answer = chat({{"url", url}});
+    EXPECT_EQ(answer["http_status"], 400) << answer.dump();
+    EXPECT_EQ(answer["error"]["code"], "invalid_video_url") << answer.dump();
+    const std::string message = answer["error"]["message"];
+    EXPECT_NE(message.find(url), std::string::npos) << message;
+    EXPECT_TRUE(files_of(url).empty()) << url;
+  }
+  EXPECT_TRUE(server_log_has("\"reason\":\"ingestion_failed\""));
+  EXPECT_EQ(chat({{"url", "ftp://example.com/video.mp4"}})["error"]["code"], "invalid_url");
+  EXPECT_EQ(metric("vigil_sessions_active"), 0);
+}
+
+// A client that leaves while its URL is being ingested: the ingestion nobody else waits for
+// is stopped and its session removed.
+TEST_F(VideoModelServer, ClientLeavingWhileItsVideoUrlIngestsLeavesNothing) {
+  // Accepts connections and never answers: the ingestion waits on it (up to the decoder's
+  // 5 s timeout), longer than the client.
+  const int port = testing::free_tcp_port();
+  testing::BackgroundProcess silent(
+      "exec /usr/bin/python3 -c \"import socket, time; s = socket.socket(); "
+      "s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1); s.bind(('127.0.0.1', " +
+      std::to_string(port) + ")); s.listen(8); time.sleep(120)\"");
+  ASSERT_TRUE(testing::wait_for_tcp_port(port, 20000));
+  const std::string url = "http://127.0.0.1:" + std::to_string(port) + "/stalled.mp4";
+  const json answer = chat({{"url", url}}, "--max-time 1");
+  EXPECT_EQ(answer["http_status"], 0) << answer.dump();  // curl gave up
+  EXPECT_TRUE(eventually([&] { return server_log_has("\"reason\":\"client_gone\""); }))
+      << "no video_url.removed for the client that left";
+  EXPECT_TRUE(files_of(url).empty());
+  EXPECT_TRUE(eventually([&] { return metric("vigil_sessions_active") == 0; }));
+}
+
+// A URL whose ingestion outlasts video_url_timeout_seconds: 504 naming the URL, and the
+// ingestion that no one waits for any more is stopped and removed.
+TEST_F(VideoModelServer, ChatVideoUrlTimeoutIsA504AndLeavesNothing) {
+  const int silent_port = testing::free_tcp_port();
+  testing::BackgroundProcess silent(
+      "exec /usr/bin/python3 -c \"import socket, time; s = socket.socket(); "
+      "s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1); s.bind(('127.0.0.1', " +
+      std::to_string(silent_port) + ")); s.listen(8); time.sleep(120)\"");
+  ASSERT_TRUE(testing::wait_for_tcp_port(silent_port, 20000));
+  // A server of its own, waiting 1 s at most (less than the decoder's 5 s read timeout).
+  const int port = testing::free_tcp_port();
+  testing::BackgroundProcess impatient(
+      std::string(VIGIL_BINARY) + " serve --model " +
+      shell_quote(std::string(VIGIL_SOURCE_DIR) + "/tests/fixtures/llava_ov_tiny") + " --port " +
+      std::to_string(port) + " --data-dir " + shell_quote(dir_->file("impatient")) +
+      " --api-keys " + kKey + " --allow-private-urls true --video-url-timeout-seconds 1 2>>" +
+      shell_quote(dir_->file("impatient.log")));
+  ASSERT_TRUE(testing::wait_for_tcp_port(port, 120000));
+  const std::string impatient_base = "http://127.0.0.1:" + std::to_string(port);
+  const std::string url = "http://127.0.0.1:" + std::to_string(silent_port) + "/slow.mp4";
+  const json request = {{"messages",
+                         {{{"role", "user"},
+                           {"content",
+                            {{{"type", "video_url"}, {"video_url", {{"url", url}}}},
+                             {{"type", "text"}, {"text", "What happens?"}}}}}}},
+                        {"max_tokens", 4}};
+  std::ofstream(dir_->file("impatient.json")) << request.dump();
+  const HttpResult result = curl("-H 'Content-Type: application/json' --data-binary @" +
+                                 shell_quote(dir_->file("impatient.json")) + " " +
+                                 shell_quote(impatient_base + "/v1/chat/completions"));
+  EXPECT_EQ(result.status, 504) << result.body;
+  const json body = json::parse(result.body, nullptr, false);
+  ASSERT_TRUE(body.is_object()) << result.body;
+  EXPECT_EQ(body["error"]["code"], "video_url_timeout") << result.body;
+  const std::string message = body["error"]["message"];
+  EXPECT_NE(message.find(url), std::string::npos) << message;
+  EXPECT_NE(message.find("(1 s)"), std::string::npos) << message;
+  EXPECT_TRUE(eventually([&] {
+    const json files = json::parse(curl(shell_quote(impatient_base + "/v1/files")).body);
+    return files["data"].empty();
+  })) << "the abandoned ingestion was not removed";
+  const std::vector<uint8_t> log = testing::read_file(dir_->file("impatient.log"));
+  EXPECT_NE(std::string(log.begin(), log.end()).find("\"reason\":\"timed_out\""),
+            std::string::npos);
 }
 
 }  // namespace

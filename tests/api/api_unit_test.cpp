@@ -277,6 +277,13 @@ TEST(ServiceConfig, FileThenEnvironmentThenFlags) {
                service::UsageError);
   EXPECT_THROW(service::load_service_config({"--model", "m"}, {{"VIGIL_WORKERS", "two"}}),
                service::ConfigError);
+  EXPECT_EQ(service::load_service_config({"--model", "m"}, {}).video_url_timeout_seconds, 300);
+  EXPECT_EQ(service::load_service_config({"--model", "m", "--video-url-timeout-seconds", "7"}, {})
+                .video_url_timeout_seconds,
+            7);
+  EXPECT_THROW(
+      service::load_service_config({"--model", "m"}, {{"VIGIL_VIDEO_URL_TIMEOUT_SECONDS", "0"}}),
+      service::ConfigError);
 }
 
 // One worker held by a gate task: what was queued behind it runs in the scheduler's order.
