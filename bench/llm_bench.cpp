@@ -26,6 +26,7 @@
 #include <string>
 #include <vector>
 
+#include "bench/bench_util.h"
 #include "llm/batch_decoder.h"
 #include "llm/checkpoint.h"
 #include "llm/kv_cache.h"
@@ -48,18 +49,6 @@ struct Options {
   int iterations = 3;
 };
 
-std::vector<int64_t> parse_list(const std::string& text) {
-  std::vector<int64_t> values;
-  size_t start = 0;
-  while (start <= text.size()) {
-    const size_t comma = text.find(',', start);
-    values.push_back(std::stoll(text.substr(start, comma - start)));
-    if (comma == std::string::npos) break;
-    start = comma + 1;
-  }
-  return values;
-}
-
 Options parse(int argc, char** argv) {
   Options options;
   for (int i = 1; i + 1 < argc; i += 2) {
@@ -72,11 +61,11 @@ Options parse(int argc, char** argv) {
     } else if (flag == "--dtype") {
       options.dtype = value;
     } else if (flag == "--prefill") {
-      options.prefill = parse_list(value);
+      options.prefill = bench::parse_list(value);
     } else if (flag == "--context") {
       options.context = std::stoll(value);
     } else if (flag == "--batches") {
-      options.batches = parse_list(value);
+      options.batches = bench::parse_list(value);
     } else if (flag == "--steps") {
       options.steps = std::stoll(value);
     } else if (flag == "--iterations") {

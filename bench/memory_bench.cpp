@@ -13,10 +13,10 @@
 #include <cstdio>
 #include <cstring>
 #include <numeric>
-#include <sstream>
 #include <string>
 #include <vector>
 
+#include "bench/bench_util.h"
 #include "memory/block_index.h"
 #include "memory/tiered_block_store.h"
 
@@ -122,14 +122,6 @@ void bench_fetch(bool quantize, int64_t tokens, int repeats, torch::Device devic
       device.str().c_str(), median(per_question));
 }
 
-std::vector<int64_t> parse_list(const std::string& text) {
-  std::vector<int64_t> values;
-  std::stringstream stream(text);
-  std::string item;
-  while (std::getline(stream, item, ',')) values.push_back(std::stoll(item));
-  return values;
-}
-
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -138,7 +130,7 @@ int main(int argc, char** argv) {
   int repeats = 20;
   for (int i = 1; i + 1 < argc; i += 2) {
     const std::string flag = argv[i];
-    if (flag == "--blocks") block_counts = parse_list(argv[i + 1]);
+    if (flag == "--blocks") block_counts = vigil::bench::parse_list(argv[i + 1]);
     if (flag == "--index-layers") index_layers = std::stoll(argv[i + 1]);
     if (flag == "--tokens") tokens = std::stoll(argv[i + 1]);
     if (flag == "--repeats") repeats = std::stoi(argv[i + 1]);

@@ -1,13 +1,19 @@
 // vigil_vision_bench [--device cuda|cpu] [--dtype bf16|f16|f32] [--batches 1,16,64]
 //                    [--iterations N] [--layers 27] [--width 1280 --height 720]
+//                    [--profile TRACE.json]
 // Frames per second of LLaVA-OneVision's video encoder (SiglipEncoder: preprocessing, SigLIP
 // tower, projector, bilinear pooling) at LLaVA-OneVision-7B's shapes with random weights
 // (SigLIP-so400m: hidden 1152, MLP 4304, 16 heads, patch 14 at 384x384; projector 1152 ->
 // 3584 -> 3584), from RGB24 frames of --width x --height, preprocessing included; the same
 // without preprocessing (pixels already on the device); the achieved FLOP rate, and that rate
-// as a share of this card's measured bf16 matrix rate (an 8192^3 matmul loop).
+// as a share of this card's measured bf16 matrix rate (an 8192^3 matmul loop). Preprocessing
+// runs where the encoder runs it (on CUDA: DevicePreprocessor, from the frames' bytes); the CPU
+// path's rate is printed too. --profile writes a Chrome trace of one pass over the largest batch
+// (torch's legacy profiler, CPU times: run with CUDA_LAUNCH_BLOCKING=1 so that each operation's
+// time includes its kernels; summarise it with tools/summarize_trace.py).
 // The random checkpoint is written to a temporary folder and loaded through the real loader.
 // Compare with bench/vision_bench_transformers.py on the same card.
+#include <torch/csrc/autograd/profiler.h>
 #include <torch/torch.h>
 #include <unistd.h>
 
@@ -22,6 +28,7 @@
 #include <string>
 #include <vector>
 
+#include "bench/bench_util.h"
 #include "llm/checkpoint.h"
 #include "llm/safetensors_writer.h"
 #include "llm/torch_tensors.h"
@@ -41,6 +48,7 @@ struct Options {
   int64_t layers = 27;
   int width = 1280;
   int height = 720;
+  std::string profile;
 };
 
 Options parse(int argc, char** argv) {
@@ -60,15 +68,10 @@ Options parse(int argc, char** argv) {
       options.width = std::stoi(value);
     } else if (flag == "--height") {
       options.height = std::stoi(value);
+    } else if (flag == "--profile") {
+      options.profile = value;
     } else if (flag == "--batches") {
-      options.batches.clear();
-      size_t start = 0;
-      while (start <= value.size()) {
-        const size_t comma = value.find(',', start);
-        options.batches.push_back(std::stoll(value.substr(start, comma - start)));
-        if (comma == std::string::npos) break;
-        start = comma + 1;
-      }
+      options.batches = bench::parse_list(value);
     } else {
       std::cerr << "unknown flag " << flag << "\n";
       std::exit(2);
@@ -205,7 +208,7 @@ int main(int argc, char** argv) {
       frames.push_back(
           {pool[i % pool.size()].data(), vision::ImageSize{options.width, options.height}});
     }
-    const torch::Tensor pixels = siglip.preprocess(frames).to(device);
+    const torch::Tensor pixels = siglip.pixels_for(frames).to(device);
     for (int warm = 0; warm < 2; ++warm) encoder->encode_frames(frames);
     synchronize(device);
 
@@ -222,18 +225,29 @@ int main(int argc, char** argv) {
         std::chrono::duration<double>(Clock::now() - start).count() / options.iterations;
 
     start = Clock::now();
-    for (int i = 0; i < options.iterations; ++i) siglip.preprocess(frames);
+    for (int i = 0; i < options.iterations; ++i) siglip.pixels_for(frames);
+    synchronize(device);
     const double preprocessing_only =
         std::chrono::duration<double>(Clock::now() - start).count() / options.iterations;
+
+    start = Clock::now();
+    siglip.preprocess(frames);
+    const double cpu_preprocessing = std::chrono::duration<double>(Clock::now() - start).count();
 
     const double fps = batch / with_preprocessing;
     results.push_back({{"batch", batch},
                        {"frames_per_second", fps},
                        {"frames_per_second_model_only", batch / model_only},
                        {"frames_per_second_preprocessing_only", batch / preprocessing_only},
+                       {"frames_per_second_cpu_preprocessing", batch / cpu_preprocessing},
                        {"tflops", fps * flops_per_frame / 1e12},
                        {"share_of_matmul_rate", fps * flops_per_frame / peak}});
     std::cout << results.back().dump() << std::endl;
+    if (!options.profile.empty() && batch == options.batches.back()) {
+      torch::autograd::profiler::RecordProfile trace(options.profile);
+      encoder->encode_frames(frames);
+      synchronize(device);
+    }
   }
   std::cout << nlohmann::json(
                    {{"device", device.is_cuda() ? "cuda" : "cpu"},
@@ -245,6 +259,6 @@ int main(int argc, char** argv) {
                     {"results", results}})
                    .dump()
             << std::endl;
-  std::filesystem::remove_all(dir);
+  bench::remove_tree(dir);
   return 0;
 }

@@ -91,7 +91,7 @@ GenerationResult Generator::generate(const GenerationRequest& request, KvCache& 
 
   const Clock::time_point start = Clock::now();
   int64_t position = cache.length();
-  torch::Tensor logits;
+  torch::Tensor logits = request.prompt_ids.empty() ? request.prompt_logits : torch::Tensor();
   if (!request.prompt_ids.empty()) {
     const torch::Tensor ids =
         torch::tensor(std::vector<int64_t>(request.prompt_ids.begin(), request.prompt_ids.end()));
@@ -103,13 +103,10 @@ GenerationResult Generator::generate(const GenerationRequest& request, KvCache& 
   // On CUDA the answer's tokens are decoded by a BatchDecoder of one row holding a copy of the
   // context, its steps replayed from a CUDA graph once the answer is long enough to repay the
   // capture; elsewhere, and for a prompt-less continuation, through forward() on the cache.
+  // The decoder is made after the first token is out, so its copy of the context does not
+  // delay the first token.
+  const bool batch_decode = model_.device().is_cuda() && logits.defined() && request.max_tokens > 1;
   std::unique_ptr<BatchDecoder> decoder;
-  if (model_.device().is_cuda() && logits.defined() && request.max_tokens > 1) {
-    constexpr int kGraphTokens = 16;  // fewer tokens run the same steps without capture
-    decoder = std::make_unique<BatchDecoder>(model_, 1, cache.length() + request.max_tokens + 1,
-                                             /*use_cuda_graph=*/request.max_tokens >= kGraphTokens);
-    decoder->assign(0, cache);
-  }
   Clock::time_point first_token = start;
   result.finish_reason = FinishReason::kLength;
   for (int step = 0; step < request.max_tokens && logits.defined(); ++step) {
@@ -137,6 +134,13 @@ GenerationResult Generator::generate(const GenerationRequest& request, KvCache& 
     }
     if (step + 1 == request.max_tokens) break;  // no need to compute logits nobody reads
     const torch::Tensor next_id = torch::tensor({static_cast<int64_t>(next)});
+    if (batch_decode && decoder == nullptr) {
+      constexpr int kGraphTokens = 16;  // fewer tokens run the same steps without capture
+      decoder =
+          std::make_unique<BatchDecoder>(model_, 1, cache.length() + request.max_tokens + 1,
+                                         /*use_cuda_graph=*/request.max_tokens >= kGraphTokens);
+      decoder->assign(0, cache);
+    }
     if (decoder != nullptr) {
       logits = decoder->step(next_id.to(model_.device()))[0];
     } else {

@@ -17,6 +17,9 @@ namespace vigil::llm {
 
 struct GenerationRequest {
   std::vector<int32_t> prompt_ids;  // appended after whatever the cache already holds
+  // With no prompt_ids: the logits [vocab] of the prompt's last token, which the caller
+  // prefilled into the cache itself (an answer from memory); generation starts by sampling them.
+  torch::Tensor prompt_logits;
   SamplingParams sampling;
   int max_tokens = 256;                   // tokens to generate at most
   std::vector<int32_t> stop_token_ids;    // end the answer (not part of the text)

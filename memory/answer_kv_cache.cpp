@@ -15,6 +15,8 @@ AnswerKvCache::AnswerKvCache(const StreamingKvCache& stream, const BlockIndex& i
       retrieved_done_(static_cast<size_t>(stream.layers()), false),
       retrieved_blocks_(static_cast<size_t>(stream.layers())),
       retrieved_(static_cast<size_t>(stream.layers())),
+      fixed_(static_cast<size_t>(stream.layers())),
+      retrieved_positions_(static_cast<size_t>(stream.layers())),
       question_(static_cast<int>(stream.layers())) {
   const BlockRange in_window = index_.blocks_in(config_.window);
   const std::deque<KvBlock>& window = stream.window();
@@ -56,13 +58,21 @@ void AnswerKvCache::observe_queries(int layer, const torch::Tensor& queries) {
   assert(span <= reserved_span_);
   int64_t first = stream_.sinks().tokens() + reserved_span_ - span;  // right-aligned
   std::vector<torch::Tensor> keys, values, positions;
+  const int64_t region_start = first;
   for (const LayerKv& kv : fetched) {
     keys.push_back(kv.keys);
     values.push_back(kv.values);
-    positions.push_back(block_positions(layout_, kv.token_offsets, first, kv.keys.device()));
+    if (layout_ != PositionLayout::kPacked) {
+      positions.push_back(block_positions(layout_, kv.token_offsets, first, torch::kCPU));
+    }
     first += block_span(layout_, kv.keys.size(1), kv.frame_tokens);
   }
-  retrieved_[l] = {torch::cat(keys, 1), torch::cat(values, 1), torch::cat(positions, 0)};
+  // Packed blocks follow one another: their positions are one range.
+  retrieved_positions_[l] = layout_ == PositionLayout::kPacked
+                                ? torch::arange(region_start, first, torch::kInt64)
+                                : torch::cat(positions, 0);
+  retrieved_[l] = {torch::cat(keys, 1), torch::cat(values, 1),
+                   upload(retrieved_positions_[l], keys.front().device())};
 }
 
 void AnswerKvCache::append(int layer, const torch::Tensor& keys, const torch::Tensor& values,
@@ -72,31 +82,56 @@ void AnswerKvCache::append(int layer, const torch::Tensor& keys, const torch::Te
 
 llm::KvView AnswerKvCache::view(int layer) const {
   const size_t l = static_cast<size_t>(layer);
+  if (!fixed_[l].keys.defined()) {
+    llm::KvView fixed = fixed_part(layer);
+    // Before its retrieval a layer's context is incomplete: not kept.
+    if (!retrieved_done_[l]) return join(fixed, question_.view(layer));
+    fixed_[l] = std::move(fixed);
+  }
+  return join(fixed_[l], question_.view(layer));
+}
+
+torch::Tensor AnswerKvCache::upload(const torch::Tensor& positions, torch::Device device) {
+  if (!device.is_cuda()) return positions.to(device);
+  // From pinned memory the copy is queued behind the work before it, without waiting for it.
+  return positions.pin_memory().to(device, /*non_blocking=*/true);
+}
+
+llm::KvView AnswerKvCache::join(const llm::KvView& fixed, const llm::KvView& question) {
+  if (!question.keys.defined()) return fixed;
+  return {torch::cat({fixed.keys, question.keys}, 1),
+          torch::cat({fixed.values, question.values}, 1),
+          torch::cat({fixed.positions, question.positions}, 0)};
+}
+
+llm::KvView AnswerKvCache::fixed_part(int layer) const {
+  const size_t l = static_cast<size_t>(layer);
   const SinkKv& sinks = stream_.sinks();
   const torch::Device device = sinks.keys[l].device();
   std::vector<torch::Tensor> keys = {sinks.keys[l]};
   std::vector<torch::Tensor> values = {sinks.values[l]};
-  std::vector<torch::Tensor> positions = {sinks.positions(device)};
+  // Positions are put together on the host and uploaded once: one copy, not a kernel per block.
+  std::vector<torch::Tensor> positions = {sinks.positions(torch::kCPU)};
   const llm::KvView& retrieved = retrieved_[l];
   if (retrieved.keys.defined()) {
     keys.push_back(retrieved.keys);
     values.push_back(retrieved.values);
-    positions.push_back(retrieved.positions);
+    positions.push_back(retrieved_positions_[l]);
   }
   int64_t first = sinks.tokens() + reserved_span_;
+  const int64_t recent_start = first;
   for (const KvBlock* block : recent_) {
     keys.push_back(block->keys[l]);
     values.push_back(block->values[l]);
-    positions.push_back(block_positions(layout_, block->token_offsets, first, device));
+    if (layout_ != PositionLayout::kPacked) {
+      positions.push_back(block_positions(layout_, block->token_offsets, first, torch::kCPU));
+    }
     first += block_span(layout_, block->tokens(), block->frame_tokens);
   }
-  const llm::KvView question = question_.view(layer);
-  if (question.keys.defined()) {
-    keys.push_back(question.keys);
-    values.push_back(question.values);
-    positions.push_back(question.positions);
+  if (layout_ == PositionLayout::kPacked && first > recent_start) {
+    positions.push_back(torch::arange(recent_start, first, torch::kInt64));  // one range
   }
-  return {torch::cat(keys, 1), torch::cat(values, 1), torch::cat(positions, 0)};
+  return {torch::cat(keys, 1), torch::cat(values, 1), upload(torch::cat(positions, 0), device)};
 }
 
 int64_t AnswerKvCache::length() const {

@@ -71,6 +71,12 @@ class AnswerKvCache final : public llm::KvCache {
   void truncate(int64_t length) override;
 
  private:
+  // Sinks + retrieved + recent of one layer, joined.
+  llm::KvView fixed_part(int layer) const;
+  static llm::KvView join(const llm::KvView& fixed, const llm::KvView& question);
+  // Host positions (int64) on `device`, copied without waiting for the device.
+  static torch::Tensor upload(const torch::Tensor& positions, torch::Device device);
+
   const StreamingKvCache& stream_;
   const BlockIndex& index_;
   TieredBlockStore& store_;
@@ -84,6 +90,10 @@ class AnswerKvCache final : public llm::KvCache {
   std::vector<bool> retrieved_done_;
   std::vector<std::vector<ScoredBlock>> retrieved_blocks_;
   std::vector<llm::KvView> retrieved_;  // per layer: keys, values, positions
+  // Per layer, once its retrieval is done: sinks + retrieved + recent joined into one tensor
+  // each, so that a view costs one join with the question's tokens, not one per block.
+  mutable std::vector<llm::KvView> fixed_;
+  std::vector<torch::Tensor> retrieved_positions_;  // per layer, on the host
   llm::ContiguousKvCache question_;
 };
 

@@ -1,6 +1,7 @@
 #include "memory/tiered_block_store.h"
 
 #include <cassert>
+#include <future>
 #include <iostream>
 #include <set>
 #include <tuple>
@@ -203,6 +204,12 @@ TieredBlockStore::HostEntry& TieredBlockStore::host_entry(int64_t block_index) {
     touch_host(block_index, found->second);
     return found->second;
   }
+  ++counters_.disk_reads;
+  insert_host(block_index, read_from_disk(block_index));
+  return host_.at(block_index);
+}
+
+TieredBlockStore::HostEntry TieredBlockStore::read_from_disk(int64_t block_index) const {
   assert(disk_ && meta_.at(block_index).on_disk);
   const std::vector<uint8_t> bytes = disk_->read(block_index);
   const bool pin = copies_.pins_host_memory();
@@ -218,14 +225,41 @@ TieredBlockStore::HostEntry& TieredBlockStore::host_entry(int64_t block_index) {
     entry.bytes = block.kv_bytes();
     entry.exact = std::move(block);
   }
-  ++counters_.disk_reads;
-  insert_host(block_index, std::move(entry));
-  return host_.at(block_index);
+  return entry;
+}
+
+std::set<int64_t> TieredBlockStore::read_ahead(int layer,
+                                               const std::vector<int64_t>& block_indices) {
+  std::vector<int64_t> on_disk_only;
+  for (const int64_t block_index : block_indices) {
+    if (gpu_.count({block_index, layer}) > 0 || host_.count(block_index) > 0) continue;
+    on_disk_only.push_back(block_index);
+  }
+  std::set<int64_t> read;
+  constexpr size_t kParallelReads = 16;
+  for (size_t first = 0; first + 1 < on_disk_only.size(); first += kParallelReads) {
+    const size_t end = std::min(on_disk_only.size(), first + kParallelReads);
+    std::vector<std::future<HostEntry>> reads;
+    for (size_t i = first; i < end; ++i) {
+      reads.push_back(std::async(std::launch::async,
+                                 [this, b = on_disk_only[i]] { return read_from_disk(b); }));
+    }
+    // In order; a read that failed rethrows here, as host_entry() would have (the futures
+    // left are waited for when `reads` goes).
+    for (size_t i = first; i < end; ++i) {
+      HostEntry entry = reads[i - first].get();
+      ++counters_.disk_reads;
+      insert_host(on_disk_only[i], std::move(entry));
+      read.insert(on_disk_only[i]);
+    }
+  }
+  return read;
 }
 
 std::vector<LayerKv> TieredBlockStore::fetch(int layer, const std::vector<int64_t>& block_indices) {
   assert(std::set<int64_t>(block_indices.begin(), block_indices.end()).size() ==
          block_indices.size());
+  const std::set<int64_t> read_ahead_now = read_ahead(layer, block_indices);
   std::vector<LayerKv> result(block_indices.size());
   // Misses are gathered per group of blocks of one form and shape, so that each group costs a
   // few host-to-device copies and one dequantization instead of a few per block.
@@ -254,7 +288,9 @@ std::vector<LayerKv> TieredBlockStore::fetch(int layer, const std::vector<int64_
       continue;
     }
     ++counters_.gpu_misses;
-    if (host_.count(block_index) > 0) ++counters_.host_hits;
+    if (host_.count(block_index) > 0 && read_ahead_now.count(block_index) == 0) {
+      ++counters_.host_hits;
+    }
     const HostEntry& entry = host_entry(block_index);
     if (entry.exact) {
       const torch::Tensor& keys = entry.exact->keys.at(static_cast<size_t>(layer));

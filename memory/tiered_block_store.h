@@ -19,6 +19,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <utility>
 #include <vector>
@@ -133,6 +134,12 @@ class TieredBlockStore {
   void enforce_host_budget(int64_t keep);
   bool write_to_disk(int64_t block_index, const HostEntry& entry);
   HostEntry& host_entry(int64_t block_index);  // reads from disk when spilled
+  // A spilled block read from disk and decoded into (pinned) host memory; touches no state,
+  // so several run at once.
+  HostEntry read_from_disk(int64_t block_index) const;
+  // The blocks among block_indices that only the disk holds for `layer`, read in parallel (their
+  // disk latencies overlap) into the host tier; returns those it read.
+  std::set<int64_t> read_ahead(int layer, const std::vector<int64_t>& block_indices);
   void touch_host(int64_t block_index, HostEntry& entry);
   void enforce_gpu_budget();
   void warn(const std::string& message);

@@ -491,7 +491,8 @@ AnswerUsage VideoEngine::answer(const AnswerRequest& request, const DeltaCallbac
                           std::to_string(s.context_tokens) + " tokens");
   }
   llm::GenerationRequest generation = s.text->generation_request(request);
-  generation.prompt_ids = prepared.pending_ids;
+  generation.prompt_ids.clear();
+  generation.prompt_logits = prepared.logits;
 
   AnswerUsage usage = s.text->generate(generation, *prepared.cache, start, on_delta, cancel);
   usage.prompt_tokens = prepared.prompt_tokens;

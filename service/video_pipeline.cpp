@@ -171,18 +171,19 @@ PreparedQuestion VideoPipeline::prepare(VideoStream& stream, const std::string& 
   PreparedQuestion prepared;
   prepared.cache = stream.memory().answer_cache(answer);
   const torch::Tensor embeddings = question_embeddings(ids);
-  // All but the last token here: retrieval happens in this forward (per layer); the generator
-  // then feeds the last token and samples from its logits.
-  const int64_t prefilled = embeddings.size(0) - 1;
+  // The whole question part in one forward (retrieval happens in it, per layer); the generator
+  // starts by sampling its last token's logits.
+  const int64_t prefilled = embeddings.size(0);
   const int64_t start = prepared.cache->question_position();
-  language.forward(embeddings.narrow(0, 0, prefilled),
-                   torch::arange(start, start + prefilled,
-                                 torch::dtype(torch::kInt64).device(language.device())),
-                   *prepared.cache);
-  prepared.pending_ids = {ids.back()};
+  const torch::Tensor hidden =
+      language.forward(embeddings,
+                       torch::arange(start, start + prefilled,
+                                     torch::dtype(torch::kInt64).device(language.device())),
+                       *prepared.cache);
+  prepared.logits = language.logits(hidden.narrow(0, prefilled - 1, 1))[0];
   const int64_t context = prepared.cache->view(0).keys.size(1);
   prepared.video_tokens = context - stream.sink_tokens() - prefilled;
-  prepared.prompt_tokens = context + 1;
+  prepared.prompt_tokens = context;
   return prepared;
 }
 

@@ -74,7 +74,7 @@ class VideoStream {
 // The question part of a prompt, prefilled against a stream's memory.
 struct PreparedQuestion {
   std::unique_ptr<memory::AnswerKvCache> cache;  // sinks + retrieved + recent + question
-  std::vector<int32_t> pending_ids;              // the prompt's last token, left for the generator
+  torch::Tensor logits;       // fp32 [vocab]: the prompt's last token's, to sample first
   int64_t prompt_tokens = 0;  // sinks + video tokens in context + question tokens
   int64_t video_tokens = 0;   // of prompt_tokens
 };

@@ -15,6 +15,9 @@
 #            default /tmp/qwen2-7b-random): prefill 1k/8k/32k, decode batch 1 and 16 at 4k;
 #    memory  bench/kv_quant_bench.cpp (bytes per frame per setting, quantize throughput) and
 #            bench/memory_bench.cpp (retrieval + fetch at 1 h and 10 h of 1-fps blocks);
+#    answer  bench/answer_bench.cpp (time to first token after 1 h and 10 h of stream, GPU
+#            memory per stream, our full-context path) vs bench/answer_bench_transformers.py
+#            (full-context recompute up to the longest prompt that fits), same 7B checkpoint;
 #    decode  bench/decode_bench.py: vigil at 1, 2, 4, 8, 16 workers against the peers present
 #            there (the carried static ffmpeg CLI, .gpu/ffmpeg-cli-5.1.9-static.gz; OpenCV from
 #            pip, with its own bundled FFmpeg; PyAV is not installed there and is skipped).
@@ -82,7 +85,7 @@ cmake -S . -B build-gpu "${cmake_args[@]}" >"$out/cmake-configure.txt" 2>&1 ||
 rm -f "$out/cmake-configure.txt"
 # VIGIL_GPU_TARGETS narrows the build to what the chosen sections run.
 cmake --build build-gpu -j "$jobs" --target ${VIGIL_GPU_TARGETS:-vigil vigil_loop_video \
-  vigil_vision_bench vigil_memory_bench vigil_kv_quant_bench vigil_llm_bench}
+  vigil_vision_bench vigil_memory_bench vigil_kv_quant_bench vigil_llm_bench vigil_answer_bench}
 echo "   built in $((SECONDS - started)) s"
 nvidia-smi --query-gpu=name,memory.total --format=csv,noheader || true
 has() { [[ ",$sections," == *",$1,"* ]]; }
@@ -98,11 +101,27 @@ if has vision; then
     --iterations 10 --layers 27 2>&1 | tee "$out/vision_bench.txt" || status=$?
   python3 bench/vision_bench_transformers.py --layers 27 --batches 1,16,64 --iterations 10 \
     2>&1 | grep -v Warning | tail -12 | tee "$out/vision_bench_transformers.txt" || status=$?
+  echo "-- where the time goes: one profiled pass at batch 64 (CUDA_LAUNCH_BLOCKING=1)"
+  CUDA_LAUNCH_BLOCKING=1 build-gpu/bench/vigil_vision_bench --device cuda --dtype bf16 \
+    --batches 64 --iterations 1 --layers 27 --profile "$out/vision_trace.json" >/dev/null 2>&1 &&
+    python3 tools/summarize_trace.py "$out/vision_trace.json" --top 20 |
+    tee "$out/vision_profile.txt" || status=$?
+  rm -f "$out/vision_trace.json"
+fi
+if has llm || has answer; then
+  checkpoint=${VIGIL_LLM_CHECKPOINT:-/tmp/qwen2-7b-random}
+  [[ -f $checkpoint/config.json ]] ||
+    python3 tools/make_random_checkpoint.py --out "$checkpoint" 2>&1 | grep -v Warning || status=$?
+fi
+if has answer; then
+  echo "== answer benchmark: time to first token from memory; recompute curve vs transformers"
+  build-gpu/bench/vigil_answer_bench --model "$checkpoint" --frames "${VIGIL_ANSWER_FRAMES:-3600,36000}" \
+    --exact 32,256,512 --questions 20 ${VIGIL_ANSWER_BENCH_ARGS:-} 2>&1 | tee "$out/answer_bench.txt" || status=$?
+  python3 bench/answer_bench_transformers.py --model "$checkpoint" --frames 32,256,512,768 2>&1 |
+    grep -v Warning | tee "$out/answer_bench_transformers.txt" || status=$?
 fi
 if has llm; then
   echo "== LLM benchmark: vigil vs transformers, Qwen2-7B shapes, random weights"
-  checkpoint=${VIGIL_LLM_CHECKPOINT:-/tmp/qwen2-7b-random}
-  python3 tools/make_random_checkpoint.py --out "$checkpoint" 2>&1 | grep -v Warning || status=$?
   build-gpu/bench/vigil_llm_bench --model "$checkpoint" ${VIGIL_LLM_BENCH_ARGS:-} 2>&1 |
     tee "$out/llm_bench.txt" || status=$?
   python3 bench/llm_bench_transformers.py --model "$checkpoint" ${VIGIL_LLM_BENCH_ARGS:-} 2>&1 |

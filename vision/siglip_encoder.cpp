@@ -41,6 +41,10 @@ std::unique_ptr<SiglipEncoder> SiglipEncoder::load(const llm::Checkpoint& checkp
       checkpoint, {"multi_modal_projector.", "model.multi_modal_projector."},
       config.vision.hidden_size, config.text_hidden_size, config.projector_bias,
       config.projector_act, device, dtype);
+  if (device.is_cuda() && DevicePreprocessor::supports(encoder->preprocessor_.config())) {
+    encoder->device_preprocessor_ =
+        std::make_unique<DevicePreprocessor>(encoder->preprocessor_, device);
+  }
   return encoder;
 }
 
@@ -73,8 +77,12 @@ torch::Tensor SiglipEncoder::preprocess(const std::vector<RgbImageView>& frames)
   return pixels;
 }
 
+torch::Tensor SiglipEncoder::pixels_for(const std::vector<RgbImageView>& frames) const {
+  return device_preprocessor_ ? device_preprocessor_->preprocess(frames) : preprocess(frames);
+}
+
 VideoTokens SiglipEncoder::encode_frames(const std::vector<RgbImageView>& frames) const {
-  return encode_pixels(preprocess(frames));
+  return encode_pixels(pixels_for(frames));
 }
 
 VideoTokens SiglipEncoder::encode_pixels(const torch::Tensor& pixel_values) const {

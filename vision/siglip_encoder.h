@@ -7,6 +7,7 @@
 #include <atomic>
 #include <memory>
 
+#include "vision/device_preprocessor.h"
 #include "vision/llava_onevision_config.h"
 #include "vision/multimodal_projector.h"
 #include "vision/siglip_tower.h"
@@ -46,6 +47,10 @@ class SiglipEncoder final : public VisionEncoder {
   // Preprocessed pixels float32 [F, 3, S, S] of RGB24 frames (pinned host memory when the
   // encoder runs on CUDA); frames are preprocessed in parallel on torch's intra-op threads.
   torch::Tensor preprocess(const std::vector<RgbImageView>& frames) const;
+  // The pixels encode_frames() feeds the tower: on CUDA, preprocessed there from the frames'
+  // bytes (DevicePreprocessor: the same values, no CPU resize); elsewhere, or for a config it
+  // does not reproduce, preprocess().
+  torch::Tensor pixels_for(const std::vector<RgbImageView>& frames) const;
 
  private:
   SiglipEncoder(const LlavaOnevisionConfig& config, VideoPreprocessorConfig preprocessing,
@@ -56,6 +61,7 @@ class SiglipEncoder final : public VisionEncoder {
   VisionEncoderOptions options_;
   std::unique_ptr<SiglipVisionTower> tower_;
   std::unique_ptr<MultimodalProjector> projector_;
+  std::unique_ptr<DevicePreprocessor> device_preprocessor_;  // on CUDA only
   mutable std::atomic<int64_t> frames_{0}, tokens_{0}, batches_{0};
 };
 
