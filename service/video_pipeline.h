@@ -97,8 +97,9 @@ class VideoPipeline {
   IngestStep ingest(VideoStream& stream, const std::vector<vision::RgbImageView>& frames,
                     const std::vector<double>& times_seconds, double frame_seconds) const;
 
-  // Retrieves the stream's memory for `question` and prefills the prompt's rest but its last
-  // token. Throws std::invalid_argument for a stream with no frames.
+  // Retrieves the stream's memory for `question` and prefills the prompt's rest in one
+  // forward; the result holds its last token's logits for the generator to sample first.
+  // Throws std::invalid_argument for a stream with no frames.
   PreparedQuestion prepare(VideoStream& stream, const std::string& question,
                            const memory::AnswerConfig& answer) const;
   // The logits [question tokens, vocab] of the prompt's rest (image_newline, the question and
