@@ -42,6 +42,15 @@ bool eventually(Condition&& condition, int seconds = 30) {
   return condition();
 }
 
+// A TCP server on 127.0.0.1:port that accepts connections and never answers (a stalled
+// video URL), for two minutes.
+testing::BackgroundProcess silent_tcp_server(int port) {
+  return testing::BackgroundProcess(
+      "exec /usr/bin/python3 -c \"import socket, time; s = socket.socket(); "
+      "s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1); s.bind(('127.0.0.1', " +
+      std::to_string(port) + ")); s.listen(8); time.sleep(120)\"");
+}
+
 class ApiServer : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
@@ -849,10 +858,7 @@ TEST_F(VideoModelServer, ClientLeavingWhileItsVideoUrlIngestsLeavesNothing) {
   // Accepts connections and never answers: the ingestion waits on it (up to the decoder's
   // 5 s timeout), longer than the client.
   const int port = testing::free_tcp_port();
-  testing::BackgroundProcess silent(
-      "exec /usr/bin/python3 -c \"import socket, time; s = socket.socket(); "
-      "s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1); s.bind(('127.0.0.1', " +
-      std::to_string(port) + ")); s.listen(8); time.sleep(120)\"");
+  testing::BackgroundProcess silent = silent_tcp_server(port);
   ASSERT_TRUE(testing::wait_for_tcp_port(port, 20000));
   const std::string url = "http://127.0.0.1:" + std::to_string(port) + "/stalled.mp4";
   const json answer = chat({{"url", url}}, "--max-time 1");
@@ -867,10 +873,7 @@ TEST_F(VideoModelServer, ClientLeavingWhileItsVideoUrlIngestsLeavesNothing) {
 // ingestion that no one waits for any more is stopped and removed.
 TEST_F(VideoModelServer, ChatVideoUrlTimeoutIsA504AndLeavesNothing) {
   const int silent_port = testing::free_tcp_port();
-  testing::BackgroundProcess silent(
-      "exec /usr/bin/python3 -c \"import socket, time; s = socket.socket(); "
-      "s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1); s.bind(('127.0.0.1', " +
-      std::to_string(silent_port) + ")); s.listen(8); time.sleep(120)\"");
+  testing::BackgroundProcess silent = silent_tcp_server(silent_port);
   ASSERT_TRUE(testing::wait_for_tcp_port(silent_port, 20000));
   // A server of its own, waiting 1 s at most (less than the decoder's 5 s read timeout).
   const int port = testing::free_tcp_port();
