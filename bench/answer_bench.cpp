@@ -1,15 +1,17 @@
 // vigil_answer_bench --model DIR [--device cuda|cpu] [--dtype bf16|f16|f32]
 //                    [--frames 3600,36000] [--kept-tokens 39] [--question-tokens 30]
 //                    [--questions 8] [--data-dir DIR] [--host-gib 8] [--gpu-cache-gib 1]
+//                    [--index-gpu-gib 1]
 //                    [--bits 4] [--exact 32,256,512] [--profile TRACE.json]
 // Time to first token of a question about a long stream, the way the service answers it
 // (service/video_pipeline.cpp: VideoPipeline::prepare, then the generator's first sample):
 //   1. a stream of --frames 1-fps frames is written into a StreamMemory with the service's
 //      defaults (window 15,000 tokens, 16 recent frames, host tier --host-gib, GPU cache
 //      --gpu-cache-gib, KIVI --bits with zstd on disk, blocks beyond the host tier spilled to
-//      --data-dir). Each frame keeps --kept-tokens of its 196 tokens (39 = 80% dropped); its
-//      keys and values are random (random weights give random KV either way), so ingestion
-//      costs no forward passes and ten hours of stream are written in minutes;
+//      --data-dir, the retrieval index's newest keys on the GPU up to --index-gpu-gib). Each frame
+//      keeps --kept-tokens of its 196 tokens (39 = 80% dropped); its keys and values are random
+//      (random weights give random KV either way), so ingestion costs no forward passes and ten
+//      hours of stream are written in minutes;
 //   2. the disk tier's files are flushed and dropped from the page cache (posix_fadvise), so a
 //      block read from disk really comes from the disk;
 //   3. --questions questions of --question-tokens random ids: the time from the question's
@@ -24,10 +26,8 @@
 // with bench/answer_bench_transformers.py on the same card and checkpoint. --profile writes a
 // Chrome trace of one more question at the first length (torch's legacy profiler, CPU times: run
 // with CUDA_LAUNCH_BLOCKING=1; tools/summarize_trace.py summarises it).
-#include <fcntl.h>
 #include <torch/csrc/autograd/profiler.h>
 #include <torch/torch.h>
-#include <unistd.h>
 
 #ifdef VIGIL_WITH_CUDA
 #include <c10/cuda/CUDACachingAllocator.h>
@@ -75,6 +75,7 @@ struct Options {
   std::string data_dir = "/tmp/vigil_answer_bench";
   double host_gib = 8;
   double gpu_cache_gib = 1;
+  double index_gpu_gib = 1;
   int bits = 4;
   std::string profile;
 };
@@ -106,6 +107,8 @@ Options parse(int argc, char** argv) {
       options.host_gib = std::stod(value);
     } else if (flag == "--gpu-cache-gib") {
       options.gpu_cache_gib = std::stod(value);
+    } else if (flag == "--index-gpu-gib") {
+      options.index_gpu_gib = std::stod(value);
     } else if (flag == "--bits") {
       options.bits = std::stoi(value);
     } else if (flag == "--profile") {
@@ -156,19 +159,6 @@ torch::Tensor random_ids(const llm::Qwen2Config& config, int64_t n, torch::Devic
                         torch::TensorOptions().dtype(torch::kInt64).device(device));
 }
 
-// Every segment file of the disk tier written out and dropped from the page cache.
-void drop_page_cache(const std::string& directory) {
-  if (!std::filesystem::exists(directory)) return;
-  for (const auto& entry : std::filesystem::recursive_directory_iterator(directory)) {
-    if (!entry.is_regular_file()) continue;
-    const int fd = ::open(entry.path().c_str(), O_RDONLY);
-    if (fd < 0) continue;
-    ::fdatasync(fd);
-    ::posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED);
-    ::close(fd);
-  }
-}
-
 // The service's defaults (service/video_engine.h: VideoEngineOptions) with the bench's tiers.
 memory::StreamMemoryConfig memory_config(const Options& options) {
   memory::StreamMemoryConfig config;
@@ -176,6 +166,7 @@ memory::StreamMemoryConfig memory_config(const Options& options) {
   config.answer.recent_tokens = 16 * kFrameTokens;
   config.tiers.gpu_bytes = static_cast<int64_t>(options.gpu_cache_gib * (1ll << 30));
   config.tiers.host_bytes = static_cast<int64_t>(options.host_gib * (1ll << 30));
+  config.index_gpu_bytes = static_cast<int64_t>(options.index_gpu_gib * (1ll << 30));
   config.tiers.quantize = options.bits > 0;
   if (options.bits > 0) {
     config.tiers.quantization.key_bits = options.bits;
@@ -221,7 +212,7 @@ nlohmann::json bench_stream(const Options& options, const llm::Qwen2Model& model
   llm::ContiguousKvCache prompt(static_cast<int>(layers));
   model.forward(model.embed(random_ids(config, kSinkTokens, device)),
                 torch::arange(kSinkTokens, torch::dtype(torch::kInt64).device(device)), prompt);
-  memory::AttentionShape shape{layers, config.num_heads, config.head_dim};
+  memory::AttentionShape shape{layers, config.num_heads, config.num_kv_heads, config.head_dim};
   memory::StreamMemory memory(memory::SinkKv::capture(prompt, layers), shape,
                               memory_config(options), device, dtype,
                               memory::SegmentStore::open(directory));
@@ -259,7 +250,7 @@ nlohmann::json bench_stream(const Options& options, const llm::Qwen2Model& model
   synchronize(device);
   const double ingest_seconds = milliseconds_since(ingest_start) / 1000.0;
   const int64_t held = allocated_bytes(device) - allocated_before;
-  drop_page_cache(directory);
+  bench::drop_page_cache(directory);
   std::fprintf(stderr, "ingested %lld frames in %.1f s; asking\n", static_cast<long long>(frames),
                ingest_seconds);
 
@@ -314,6 +305,9 @@ nlohmann::json bench_stream(const Options& options, const llm::Qwen2Model& model
       {"gpu_misses", after.gpu_misses - before.gpu_misses},
       {"host_hits", after.host_hits - before.host_hits},
       {"disk_reads", after.disk_reads - before.disk_reads},
+      {"disk_mb_read", static_cast<double>(after.disk_bytes_read - before.disk_bytes_read) / 1e6},
+      {"index_blocks_on_gpu", memory.index().device_rows()},
+      {"index_gpu_gib", static_cast<double>(memory.index().device_bytes_reserved()) / (1ll << 30)},
       {"gpu_gib_after_ingest", static_cast<double>(held) / (1ll << 30)},
       {"gpu_gib_after_questions", static_cast<double>(held_after) / (1ll << 30)},
   };

@@ -1,7 +1,10 @@
-// Small helpers the benchmarks share: comma-separated flag values, scratch folder removal.
+// Small helpers the benchmarks share: comma-separated flag values, scratch folder removal,
+// dropping files from the page cache.
 #pragma once
 
+#include <fcntl.h>
 #include <ftw.h>
+#include <unistd.h>
 
 #include <cstdint>
 #include <cstdio>
@@ -31,6 +34,21 @@ inline void remove_tree(const std::string& path) {
     return std::remove(entry);
   };
   ::nftw(path.c_str(), remove_entry, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+// Every file under a directory written out and dropped from the page cache, so that the next
+// read of it comes from the disk.
+inline void drop_page_cache(const std::string& directory) {
+  const auto drop = [](const char* entry, const struct stat*, int type, struct FTW*) {
+    if (type != FTW_F) return 0;
+    const int fd = ::open(entry, O_RDONLY);
+    if (fd < 0) return 0;
+    ::fdatasync(fd);
+    ::posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED);
+    ::close(fd);
+    return 0;
+  };
+  ::nftw(directory.c_str(), drop, 16, FTW_PHYS);
 }
 
 }  // namespace vigil::bench

@@ -2,8 +2,9 @@
 //
 // The cold tiers' cost of one frame with Qwen2-7B shapes (28 layers, 4 KV heads, head_dim
 // 128; 196 tokens per frame, and 39 = 20% kept after token drop): bytes per frame and per
-// hour at 1 fps for bf16 exact and KIVI 8/4/2 bits (group 32, fp16 scales), each with and
-// without zstd (level 3); the relative error each adds on the synthetic K/V; and quantize /
+// hour at 1 fps as the disk tier writes them (one layered record per frame,
+// memory/layered_record.h) for bf16 exact and KIVI 8/4/2 bits (group 32, fp16 scales), each with
+// and without zstd (level 3); the relative error each adds on the synthetic K/V; and quantize /
 // dequantize / encode / decode throughput on the CPU and, when present, on CUDA.
 //
 // K/V are synthetic (the "random weights"): keys N(0,1) with 4 outlier channels per
@@ -20,6 +21,7 @@
 #include "memory/block_codec.h"
 #include "memory/kv_block.h"
 #include "memory/kv_quantizer.h"
+#include "memory/layered_record.h"
 
 namespace {
 
@@ -44,7 +46,7 @@ KvBlock synthetic_block(int64_t tokens, torch::Device device) {
     block.values.push_back(
         (torch::randn({kKvHeads, tokens, kHeadDim}) * 0.5).to(torch::kBFloat16).to(device));
   }
-  vigil::memory::compute_summary_keys(block, kAttentionHeads);
+  vigil::memory::compute_summary_keys(block);
   return block;
 }
 
@@ -89,14 +91,14 @@ void sizes_table() {
       std::vector<uint8_t> bytes, packed;
       double key_error = 0, value_error = 0;
       if (setting.bits == 0) {
-        bytes = vigil::memory::encode_block(block, plain);
-        packed = vigil::memory::encode_block(block, zstd);
+        bytes = vigil::memory::encode_layered(block, plain);
+        packed = vigil::memory::encode_layered(block, zstd);
       } else {
         QuantizationSettings q;
         q.key_bits = q.value_bits = setting.bits;
         const QuantizedBlock quantized = vigil::memory::quantize_block(block, q);
-        bytes = vigil::memory::encode_block(quantized, plain);
-        packed = vigil::memory::encode_block(quantized, zstd);
+        bytes = vigil::memory::encode_layered(quantized, plain);
+        packed = vigil::memory::encode_layered(quantized, zstd);
         const KvBlock back =
             vigil::memory::dequantize_block(quantized, torch::kCPU, torch::kFloat32);
         key_error = relative_error(block.keys, back.keys);
@@ -108,9 +110,20 @@ void sizes_table() {
                   packed.size() * hour, key_error, value_error);
     }
   }
+  // What one record per whole block (a single zstd frame; the disk format before layered
+  // records) would take, for the setting the disk target names.
+  QuantizationSettings four_bits;
+  const QuantizedBlock frame =
+      vigil::memory::quantize_block(synthetic_block(39, torch::kCPU), four_bits);
+  CodecSettings zstd;
+  zstd.compression = BlockCompression::kZstd;
+  const size_t whole = vigil::memory::encode_block(frame, zstd).size();
   std::printf(
-      "\n(bytes/frame = the encoded block: KV, scales, zero points, token offsets, "
-      "summary keys stored per KV head, 28x4x128 fp32 = 57 KB, header)\n\n");
+      "\n(bytes/frame = the disk record: per layer its KV, scales, zero points and summary keys\n"
+      "stored per KV head, 4x128 fp32, each layer compressed on its own behind a table; token\n"
+      "offsets once. 4 bit, 39 tokens as one zstd frame per block instead: %zu bytes, %.2f\n"
+      "GiB/hour.)\n\n",
+      whole, whole * 3600.0 / (1024.0 * 1024.0 * 1024.0));
 }
 
 void throughput_table(torch::Device device, int iterations) {

@@ -154,36 +154,22 @@ class Reader {
   size_t at_ = 0;
 };
 
-// Summary keys are the per-KV-head means repeated over each head's query group: when they are
-// exactly that, only the [layers, kv_heads, head_dim] means and the group size are stored
-// (7x fewer bytes for Qwen2-7B); otherwise the full tensor.
-void put_summary_keys(Writer& w, const torch::Tensor& summary_keys, int64_t kv_heads) {
-  if (summary_keys.defined() && summary_keys.dim() == 3 && kv_heads > 0 &&
-      summary_keys.size(1) % kv_heads == 0) {
-    const int64_t group = summary_keys.size(1) / kv_heads;
-    const torch::Tensor cpu = summary_keys.to(torch::kCPU);
-    const torch::Tensor grouped = cpu.reshape({cpu.size(0), kv_heads, group, cpu.size(2)});
-    const torch::Tensor means = grouped.select(2, 0);
-    if (torch::equal(grouped, means.unsqueeze(2).expand_as(grouped))) {
-      w.put<uint8_t>(1);
-      w.put<uint32_t>(static_cast<uint32_t>(group));
-      w.put_tensor(means);
-      return;
-    }
-  }
+// Summary keys: [layers, kv_heads, head_dim] (KvBlock::summary_keys), layout 0. Layout 1, the
+// same means with the query group size, is what earlier versions wrote instead of the means
+// repeated over each group; it is still read.
+void put_summary_keys(Writer& w, const torch::Tensor& summary_keys) {
   w.put<uint8_t>(0);
   w.put_tensor(summary_keys);
 }
 
 void put_metadata(Writer& w, int64_t index, double start, double end, int64_t frame_tokens,
-                  const torch::Tensor& token_offsets, const torch::Tensor& summary_keys,
-                  int64_t kv_heads) {
+                  const torch::Tensor& token_offsets, const torch::Tensor& summary_keys) {
   w.put<int64_t>(index);
   w.put<double>(start);
   w.put<double>(end);
   w.put<int64_t>(frame_tokens);
   w.put_tensor(token_offsets);
-  put_summary_keys(w, summary_keys, kv_heads);
+  put_summary_keys(w, summary_keys);
 }
 
 std::vector<uint8_t> finish(EncodedKind kind, const CodecSettings& settings,
@@ -289,10 +275,7 @@ void get_metadata(Reader& r, Block& block) {
     const torch::Tensor means = r.get_tensor("summary keys");
     if (group < 1 || group > 4096 || !means.defined() || means.dim() != 3)
       r.fail("summary keys", 0, "grouped layout with group " + std::to_string(group));
-    block.summary_keys =
-        means.unsqueeze(2)
-            .expand({means.size(0), means.size(1), static_cast<int64_t>(group), means.size(2)})
-            .reshape({means.size(0), means.size(1) * group, means.size(2)});
+    block.summary_keys = means;
   } else {
     r.fail("summary keys layout", 0, std::to_string(layout));
   }
@@ -314,8 +297,7 @@ std::vector<uint8_t> encode_block(const KvBlock& block, const CodecSettings& set
                            std::to_string(block.values.size()) + " value layers");
   Writer w;
   put_metadata(w, block.index, block.start_seconds, block.end_seconds, block.frame_tokens,
-               block.token_offsets, block.summary_keys,
-               block.keys.empty() || !block.keys[0].defined() ? 0 : block.keys[0].size(0));
+               block.token_offsets, block.summary_keys);
   w.put<uint32_t>(static_cast<uint32_t>(block.keys.size()));
   for (size_t layer = 0; layer < block.keys.size(); ++layer) {
     w.put_tensor(block.keys[layer]);
@@ -327,7 +309,7 @@ std::vector<uint8_t> encode_block(const KvBlock& block, const CodecSettings& set
 std::vector<uint8_t> encode_block(const QuantizedBlock& block, const CodecSettings& settings) {
   Writer w;
   put_metadata(w, block.index, block.start_seconds, block.end_seconds, block.frame_tokens,
-               block.token_offsets, block.summary_keys, block.kv_heads);
+               block.token_offsets, block.summary_keys);
   w.put<int64_t>(block.layers);
   w.put<int64_t>(block.kv_heads);
   w.put<int64_t>(block.tokens);

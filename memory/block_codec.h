@@ -5,8 +5,8 @@
 //
 // Layout (little-endian): "VKVB" u16 version u8 kind (0 exact, 1 quantized) u8 compression
 // (0 none, 1 zstd) u64 body_bytes (uncompressed) | body (zstd frame when compressed, with
-// zstd's content checksum). Summary keys that are per-KV-head means repeated over the query
-// groups (compute_summary_keys) are stored once per KV head and expanded again on decode.
+// zstd's content checksum). Summary keys are stored as they are (per KV head, as
+// compute_summary_keys makes them).
 #pragma once
 
 #include <torch/torch.h>

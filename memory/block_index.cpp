@@ -5,7 +5,10 @@
 
 #include <algorithm>
 #include <cassert>
+#include <cmath>
 #include <limits>
+#include <stdexcept>
+#include <string>
 #include <tuple>
 
 namespace vigil::memory {
@@ -31,20 +34,32 @@ std::vector<ScoredBlock> select_adaptive(std::vector<ScoredBlock> candidates,
   return candidates;
 }
 
-BlockIndex::BlockIndex(int64_t layers, int64_t dimension, BlockMetric metric, torch::Device device)
-    : dimension_(dimension), metric_(metric), device_(device) {
-  for (int64_t i = 0; i < layers; ++i) {
-    layers_.push_back(std::make_unique<faiss::IndexFlatIP>(dimension));
+BlockIndex::BlockIndex(AttentionShape shape, BlockMetric metric, torch::Device device,
+                       int64_t device_bytes)
+    : shape_(shape), metric_(metric), device_(device) {
+  if (shape_.layers < 1 || shape_.kv_heads < 1 || shape_.head_dim < 1 ||
+      shape_.attention_heads < shape_.kv_heads || shape_.attention_heads % shape_.kv_heads != 0) {
+    throw std::invalid_argument("BlockIndex: layers " + std::to_string(shape_.layers) +
+                                ", attention heads " + std::to_string(shape_.attention_heads) +
+                                ", key/value heads " + std::to_string(shape_.kv_heads) +
+                                ", head_dim " + std::to_string(shape_.head_dim) +
+                                ": need at least one of each, and whole query groups");
   }
-  if (device_.is_cuda()) device_keys_.resize(static_cast<size_t>(layers));
+  for (int64_t i = 0; i < shape_.layers; ++i) {
+    layers_.push_back(std::make_unique<faiss::IndexFlatIP>(dimension()));
+  }
+  const int64_t row_bytes = shape_.layers * dimension() * static_cast<int64_t>(sizeof(float));
+  max_device_rows_ = std::max<int64_t>(device_bytes, 0) / row_bytes;
+  if (max_device_rows_ > 0) device_keys_.resize(static_cast<size_t>(shape_.layers));
 }
 
 BlockIndex::~BlockIndex() = default;
 
 namespace {
 
-// Device rows: doubling up to kLinearGrowth, then kLinearGrowth at a time (block_index.h).
-constexpr int64_t kInitialCapacity = 256, kLinearGrowth = 4096;
+// Device rows double from kInitialCapacity up to the budget; a full budget drops its oldest
+// 1/kDropFraction of rows.
+constexpr int64_t kInitialCapacity = 256, kDropFraction = 8;
 
 // Contiguous fp32 rows on the CPU, L2-normalised for cosine.
 torch::Tensor host_rows(const torch::Tensor& rows, int64_t dimension, BlockMetric metric) {
@@ -59,39 +74,71 @@ torch::Tensor host_rows(const torch::Tensor& rows, int64_t dimension, BlockMetri
 
 }  // namespace
 
+torch::Tensor BlockIndex::fold_queries(const torch::Tensor& queries, torch::Device on) const {
+  const int64_t group = shape_.query_group();
+  const torch::Tensor full = queries.to(on, torch::kFloat32).reshape({-1, query_dimension()});
+  const int64_t n = full.size(0);
+  torch::Tensor folded =
+      full.reshape({n, shape_.kv_heads, group, shape_.head_dim}).sum(2).reshape({n, dimension()});
+  if (metric_ == BlockMetric::kCosine) {
+    // The repeated key's norm is sqrt(group) times the stored one's (which is 1). As
+    // faiss::fvec_renorm_L2, a zero query stays zero.
+    const torch::Tensor norms = full.norm(2, 1, true).clamp_min(std::numeric_limits<float>::min());
+    folded = folded / (norms * std::sqrt(static_cast<double>(group)));
+  }
+  return folded.contiguous();
+}
+
 void BlockIndex::add(int64_t block_index, const torch::Tensor& summary_keys, double start_seconds,
                      double end_seconds) {
-  assert(summary_keys.size(0) == layers());
+  assert(summary_keys.numel() == layers() * dimension());
   assert(block_indices_.empty() || block_index > block_indices_.back());
   assert(start_seconds_.empty() || start_seconds >= start_seconds_.back());
-  const torch::Tensor rows = host_rows(summary_keys, dimension_, metric_);  // [layers, dim]
+  const torch::Tensor rows = host_rows(summary_keys, dimension(), metric_);  // [layers, dim]
   for (size_t layer = 0; layer < layers_.size(); ++layer) {
     layers_[layer]->add(1, rows[static_cast<int64_t>(layer)].data_ptr<float>());
   }
-  if (device_.is_cuda()) {
+  if (max_device_rows_ > 0) {
     // The normalised host rows, so the device keys are bit-equal to FAISS's.
     torch::NoGradGuard no_grad;
     const torch::Tensor device_rows = rows.to(device_);
-    const int64_t row = size();
+    const int64_t row = this->device_rows();  // where the new row goes
+    const int64_t capacity = device_keys_.front().defined() ? device_keys_.front().size(0) : 0;
+    int64_t grown = capacity, drop = 0;
+    if (row == capacity) {
+      if (capacity < max_device_rows_) {
+        grown = std::min(max_device_rows_, capacity == 0 ? kInitialCapacity : 2 * capacity);
+      } else {
+        drop = std::max<int64_t>(1, capacity / kDropFraction);
+      }
+    }
     for (size_t layer = 0; layer < device_keys_.size(); ++layer) {
       torch::Tensor& keys = device_keys_[layer];
-      const int64_t capacity = keys.defined() ? keys.size(0) : 0;
-      if (row == capacity) {
-        const int64_t grown =
-            capacity == 0 ? kInitialCapacity : capacity + std::min(capacity, kLinearGrowth);
-        torch::Tensor larger = torch::empty({grown, dimension_}, rows.options().device(device_));
-        if (capacity > 0) larger.narrow(0, 0, capacity).copy_(keys);
-        keys = larger;
+      if (grown != capacity || drop > 0) {
+        // One layer at a time: at most one layer's capacity above the budget, briefly.
+        torch::Tensor moved = torch::empty({grown, dimension()}, rows.options().device(device_));
+        if (row - drop > 0) moved.narrow(0, 0, row - drop).copy_(keys.narrow(0, drop, row - drop));
+        keys = moved;
       }
-      keys[row].copy_(device_rows[static_cast<int64_t>(layer)]);
+      keys[row - drop].copy_(device_rows[static_cast<int64_t>(layer)]);
     }
+    first_device_row_ += drop;
   }
   block_indices_.push_back(block_index);
+  if (max_device_rows_ == 0) first_device_row_ = size();  // nothing on the device
   // The previous block covers the time up to this one (frames in between left no block).
   cover_until(start_seconds);
   const double previous = covered_until_.empty() ? end_seconds : covered_until_.back();
   start_seconds_.push_back(start_seconds);
   covered_until_.push_back(std::max(end_seconds, previous));
+}
+
+int64_t BlockIndex::device_bytes_reserved() const {
+  int64_t bytes = 0;
+  for (const torch::Tensor& keys : device_keys_) {
+    if (keys.defined()) bytes += keys.numel() * static_cast<int64_t>(keys.element_size());
+  }
+  return bytes;
 }
 
 void BlockIndex::cover_until(double until_seconds) {
@@ -136,12 +183,37 @@ int64_t BlockIndex::count_before(int64_t before_block) const {
          block_indices_.begin();
 }
 
-torch::Tensor BlockIndex::keys(int layer) const {
+void BlockIndex::score_rows(int layer, const torch::Tensor& folded, int64_t first, int64_t end,
+                            int64_t k,
+                            std::vector<std::vector<std::pair<int64_t, float>>>& found) const {
+  const int64_t count = end - first;
+  if (count <= 0) return;
   const size_t l = static_cast<size_t>(layer);
-  if (device_.is_cuda()) return device_keys_.at(l).narrow(0, 0, size());
-  // FAISS's storage in place (read only): ntotal rows of `dimension` floats.
-  faiss::IndexFlatIP& index = *layers_.at(l);
-  return torch::from_blob(index.get_xb(), {size(), dimension_}, torch::kFloat32);
+  torch::Tensor rows;
+  if (first >= first_device_row_ && max_device_rows_ > 0) {
+    rows = device_keys_.at(l).narrow(0, first - first_device_row_, count);
+  } else {
+    // FAISS's storage in place (read only): ntotal rows of `dimension` floats.
+    faiss::IndexFlatIP& index = *layers_.at(l);
+    rows = torch::from_blob(index.get_xb(), {size(), dimension()}, torch::kFloat32)
+               .narrow(0, first, count);
+  }
+  // One query: a GEMV (memory-bound, fp32 on CUDA whatever the TF32 setting).
+  const torch::Tensor scores =
+      folded.size(0) == 1 ? rows.mv(folded[0]).unsqueeze(0) : torch::mm(folded, rows.t());
+  k = std::min(k, count);
+  const std::tuple<torch::Tensor, torch::Tensor> top =
+      scores.topk(k, /*dim=*/1, /*largest=*/true, /*sorted=*/true);
+  const torch::Tensor values = std::get<0>(top).to(torch::kCPU).contiguous();
+  const torch::Tensor labels = std::get<1>(top).to(torch::kCPU).contiguous();
+  const float* value = values.data_ptr<float>();
+  const int64_t* label = labels.data_ptr<int64_t>();
+  for (size_t i = 0; i < found.size(); ++i) {
+    for (int64_t j = 0; j < k; ++j) {
+      const int64_t at = static_cast<int64_t>(i) * k + j;
+      found[i].emplace_back(first + label[at], value[at]);
+    }
+  }
 }
 
 std::vector<std::vector<ScoredBlock>> BlockIndex::search(int layer, const torch::Tensor& queries,
@@ -151,39 +223,31 @@ std::vector<std::vector<ScoredBlock>> BlockIndex::search(int layer, const torch:
 
 std::vector<std::vector<ScoredBlock>> BlockIndex::search(int layer, const torch::Tensor& queries,
                                                          int64_t k, const BlockRange& range) const {
-  const int64_t n = queries.numel() / dimension_;
+  const int64_t n = queries.numel() / query_dimension();
   // Labels are in time order, so a range of blocks is a slice of the rows.
   const auto [first_row, end_row] = rows_of(range);
-  const int64_t candidates = end_row - first_row;
-  k = std::min(k, candidates);
+  k = std::min(k, end_row - first_row);
   std::vector<std::vector<ScoredBlock>> results(static_cast<size_t>(n));
   if (k <= 0 || n == 0) return results;
   torch::NoGradGuard no_grad;
-  torch::Tensor q;
-  if (device_.is_cuda()) {
-    q = queries.to(device_, torch::kFloat32).reshape({n, dimension_});
-    if (metric_ == BlockMetric::kCosine) {
-      // As faiss::fvec_renorm_L2: a zero vector stays zero.
-      q = q / q.norm(2, 1, true).clamp_min(std::numeric_limits<float>::min());
-    }
-  } else {
-    q = host_rows(queries, dimension_, metric_);
+  // Rows below first_device_row_ are only on the host; the newer ones are on the device.
+  const int64_t split = std::clamp(first_device_row_, first_row, end_row);
+  std::vector<std::vector<std::pair<int64_t, float>>> found(static_cast<size_t>(n));
+  if (split > first_row) {
+    score_rows(layer, fold_queries(queries, torch::kCPU), first_row, split, k, found);
   }
-  const torch::Tensor rows = keys(layer).narrow(0, first_row, candidates);
-  // One query: a GEMV (memory-bound, fp32 on CUDA whatever the TF32 setting).
-  const torch::Tensor scores = n == 1 ? rows.mv(q[0]).unsqueeze(0) : torch::mm(q, rows.t());
-  const std::tuple<torch::Tensor, torch::Tensor> top =
-      scores.topk(k, /*dim=*/1, /*largest=*/true, /*sorted=*/true);
-  const torch::Tensor values = std::get<0>(top).to(torch::kCPU).contiguous();
-  const torch::Tensor labels = std::get<1>(top).to(torch::kCPU).contiguous();
-  const float* value = values.data_ptr<float>();
-  const int64_t* label = labels.data_ptr<int64_t>();
-  for (int64_t i = 0; i < n; ++i) {
-    std::vector<ScoredBlock>& found = results[static_cast<size_t>(i)];
-    found.reserve(static_cast<size_t>(k));
-    for (int64_t j = 0; j < k; ++j) {
-      found.push_back(
-          {block_indices_[static_cast<size_t>(first_row + label[i * k + j])], value[i * k + j]});
+  if (end_row > split) score_rows(layer, fold_queries(queries, device_), split, end_row, k, found);
+  for (size_t i = 0; i < found.size(); ++i) {
+    std::vector<std::pair<int64_t, float>>& candidates = found[i];
+    if (split > first_row && end_row > split) {
+      // Two sorted lists: the best k of both, score descending (the older block first on ties).
+      std::stable_sort(candidates.begin(), candidates.end(),
+                       [](const auto& a, const auto& b) { return a.second > b.second; });
+      candidates.resize(static_cast<size_t>(k));
+    }
+    results[i].reserve(candidates.size());
+    for (const auto& [row, score] : candidates) {
+      results[i].push_back({block_indices_[static_cast<size_t>(row)], score});
     }
   }
   return results;
@@ -200,7 +264,7 @@ std::vector<std::vector<ScoredBlock>> BlockIndex::search_faiss(int layer,
                                                                const torch::Tensor& queries,
                                                                int64_t k,
                                                                const BlockRange& range) const {
-  const torch::Tensor rows = host_rows(queries, dimension_, metric_);
+  const torch::Tensor rows = fold_queries(queries, torch::kCPU);
   const int64_t n = rows.size(0);
   // Labels are in time order, so a range of blocks is a range of labels.
   const auto [first_row, end_row] = rows_of(range);
@@ -237,7 +301,7 @@ std::vector<ScoredBlock> BlockIndex::retrieve(int layer, const torch::Tensor& qu
                                               const RetrievalConfig& config,
                                               const BlockRange& range) const {
   std::vector<std::vector<ScoredBlock>> found =
-      search(layer, query.reshape({1, dimension_}), config.max_blocks, range);
+      search(layer, query.reshape({1, query_dimension()}), config.max_blocks, range);
   return select_adaptive(std::move(found.front()), config);
 }
 

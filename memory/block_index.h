@@ -12,6 +12,8 @@
 #include <utility>
 #include <vector>
 
+#include "memory/kv_block.h"
+
 namespace vigil::memory {
 
 // How a block's summary key is compared with a question's query.
@@ -64,40 +66,50 @@ struct ScoredBlock {
 std::vector<ScoredBlock> select_adaptive(std::vector<ScoredBlock> candidates,
                                          const RetrievalConfig& config);
 
-// One stream's index: per layer, the blocks' summary keys (`dimension` = attention_heads *
-// head_dim; cosine: L2-normalised before they are stored).
+// One stream's index: per layer, the blocks' summary keys (KvBlock::summary_keys: each key
+// head's mean key, [kv_heads * head_dim] floats per block and layer; cosine: L2-normalised
+// before they are stored).
+//   * Grouped-query attention: a query head attends with its group's key head, so a summary
+//     key "repeated over the query groups" (ReKV scores [attention_heads * head_dim]) scores
+//     q . repeat(k) = sum over key heads g of (sum of g's query heads) . k_g. Queries are
+//     folded that way (fold_queries), so the index stores no repeats: 7x fewer bytes for
+//     Qwen2-7B (28 query heads, 4 key heads), and scores equal the repeated ones up to float
+//     rounding. Cosine divides by ||q|| * sqrt(group) * ||k||, the repeated vectors' norms.
 //   * A FAISS IndexFlatIP per layer in host RAM holds every key: the source of truth
-//     (search_faiss()) and, on a CPU device, the storage that search() scores in place.
+//     (search_faiss()) and the storage that search() scores in place on the host.
 //   * search()/retrieve() score with one matrix-vector product (a matmul for several queries)
-//     plus topk over the blocks below `before_block`, with torch on `device`. On a CUDA device
-//     (ReKV keeps the summary matrix on the GPU) the keys are also kept there, per layer, as an
-//     fp32 tensor [capacity, dimension]: fp32 so that scores, and so the blocks and their order,
-//     equal FAISS's up to float ties (fp32 accumulation of bf16 keys would not: rounding the
-//     keys moves the scores by ~0.4%); 36,000 blocks x 28 layers x 3,584 is 14.4 GB. Capacity
-//     doubles from 256 rows up to 4,096 and then grows 4,096 rows at a time, so at most 1.6 GB
-//     (Qwen2-7B) is reserved and unused; a growth copies one layer at a time on the device.
-//     On CUDA, a process that enables TF32 for cuBLAS (at::globalContext().setAllowTF32CuBLAS)
+//     plus topk, with torch. The newest blocks' keys are also kept on `device` (ReKV keeps the
+//     summary matrix on the GPU), per layer, as fp32 [capacity, dimension], up to
+//     `device_bytes` for all layers together: fp32 so that scores, and so the blocks and their
+//     order, equal FAISS's up to float ties. Rows that no longer fit (the oldest) are scored
+//     on the host from FAISS's storage, and the two top-k lists are merged: GPU memory stays
+//     within device_bytes however long the stream, and a question over a longer stream spends
+//     host time on the older blocks instead. Qwen2-7B: 57,344 bytes per block, so 1 GiB holds
+//     18,724 blocks (5.2 h of 1-fps video). device_bytes = 0 (the default) keeps no device
+//     copy: everything is scored on the host, which suits a CPU model.
+//   * Device capacity doubles from 256 rows up to the budget; when full, the oldest eighth of
+//     the rows is dropped from the device (one copy per layer, once per eighth).
+//   * On a CPU (bench/memory_bench.cpp, Qwen2-7B's repeated 3,584 floats, before the fold):
+//     torch's GEMV on FAISS's storage measured 3-5x faster than FAISS's flat search for one
+//     query (3,600 blocks, 2 cores: 2.5-6.8 ms against 12-25 ms per layer). On an H200:
+//     0.39 ms per layer at 3,600 blocks, 0.42 ms at 36,000, against FAISS's 19.7 / 148 ms.
+//   * On CUDA, a process that enables TF32 for cuBLAS (at::globalContext().setAllowTF32CuBLAS)
 //     lowers the precision of several-query search(); one query uses a GEMV, which is fp32.
-//   * On a CPU device the torch product (BLAS GEMV, torch's threads) reads FAISS's own storage,
-//     no copy: it measured 3-5x faster than FAISS's flat search for one query (3,600 blocks,
-//     a loaded 2-core machine, 1 torch thread: 2.5-6.8 ms against 12-25 ms per layer).
-//   * On an H200 (bench/memory_bench.cpp): 0.39 ms per layer at 3,600 blocks, 0.42 ms at
-//     36,000, against FAISS's 19.7 / 148 ms.
 //   * Time windows: each block has a time range, and blocks come in time order, so the blocks
 //     of a window are a range of indices (blocks_in()) and searching them scores a contiguous
 //     slice of rows, as before_block does.
 // Not thread-safe for add() concurrent with search(); concurrent searches are fine.
 class BlockIndex {
  public:
-  BlockIndex(int64_t layers, int64_t dimension, BlockMetric metric,
-             torch::Device device = torch::kCPU);
+  BlockIndex(AttentionShape shape, BlockMetric metric, torch::Device device = torch::kCPU,
+             int64_t device_bytes = 0);
   ~BlockIndex();
   BlockIndex(const BlockIndex&) = delete;
   BlockIndex& operator=(const BlockIndex&) = delete;
 
-  // Adds a block: summary_keys fp32 [layers, attention_heads, head_dim] (KvBlock::
-  // summary_keys, any device), shown over [start_seconds, end_seconds) of stream time. Block
-  // indices must be added in increasing order, and start times must not decrease (time order).
+  // Adds a block: summary_keys fp32 [layers, kv_heads, head_dim] (KvBlock::summary_keys, any
+  // device), shown over [start_seconds, end_seconds) of stream time. Block indices must be
+  // added in increasing order, and start times must not decrease (time order).
   void add(int64_t block_index, const torch::Tensor& summary_keys, double start_seconds = 0.0,
            double end_seconds = 0.0);
   // Frames up to until_seconds left no block (token drop kept nothing of them): the newest
@@ -117,13 +129,19 @@ class BlockIndex {
   // of them), the time up to the next block's start: what those frames showed is in it.
   BlockRange blocks_in(const TimeWindow& window) const;
   int64_t layers() const { return static_cast<int64_t>(layers_.size()); }
-  int64_t dimension() const { return dimension_; }
+  // Floats per stored key (kv_heads * head_dim) and per query (attention_heads * head_dim).
+  int64_t dimension() const { return shape_.kv_heads * shape_.head_dim; }
+  int64_t query_dimension() const { return shape_.attention_heads * shape_.head_dim; }
   BlockMetric metric() const { return metric_; }
   torch::Device device() const { return device_; }
+  // Blocks whose keys are on device() (the newest ones), and the bytes they hold there with
+  // the unused capacity.
+  int64_t device_rows() const { return size() - first_device_row_; }
+  int64_t device_bytes_reserved() const;
 
-  // Raw search in one layer: for each of the n queries (fp32 [n, dimension], any device) the
-  // best `k` blocks among those with an index below `before_block`, score descending; fewer
-  // when fewer qualify. Cosine normalises the queries. Scores with torch on device().
+  // Raw search in one layer: for each of the n queries (fp32 [n, query_dimension()], any
+  // device) the best `k` blocks among those with an index below `before_block`, score
+  // descending; fewer when fewer qualify. Scores with torch (device() for the rows kept there).
   std::vector<std::vector<ScoredBlock>> search(int layer, const torch::Tensor& queries, int64_t k,
                                                int64_t before_block) const;
   // The same among the blocks of range.
@@ -134,9 +152,9 @@ class BlockIndex {
                                                      int64_t k, int64_t before_block) const;
   std::vector<std::vector<ScoredBlock>> search_faiss(int layer, const torch::Tensor& queries,
                                                      int64_t k, const BlockRange& range) const;
-  // The answer's retrieval in one layer: query [dimension] (the question's mean pre-RoPE query
-  // of that layer, flattened over heads); the adaptive top-k of the blocks below
-  // `before_block`, in time order.
+  // The answer's retrieval in one layer: query [query_dimension()] (the question's mean
+  // pre-RoPE query of that layer, flattened over heads); the adaptive top-k of the blocks
+  // below `before_block`, in time order.
   std::vector<ScoredBlock> retrieve(int layer, const torch::Tensor& query,
                                     const RetrievalConfig& config, int64_t before_block) const;
   // The same among the blocks of range.
@@ -144,19 +162,28 @@ class BlockIndex {
                                     const RetrievalConfig& config, const BlockRange& range) const;
 
  private:
-  // Layer `layer`'s keys on device(), [size(), dimension] (a view, no copy).
-  torch::Tensor keys(int layer) const;
+  // Queries [n, query_dimension()] -> fp32 [n, dimension()] on `on`, folded over each key
+  // head's query group (and scaled for cosine) so that their dot products with the stored
+  // keys are the repeated keys' scores.
+  torch::Tensor fold_queries(const torch::Tensor& queries, torch::Device on) const;
+  // Scores rows [first, end) of layer `layer`, all kept on the host (FAISS's storage) or all
+  // on the device, and appends each query's best k (row, score) to found.
+  void score_rows(int layer, const torch::Tensor& folded, int64_t first, int64_t end, int64_t k,
+                  std::vector<std::vector<std::pair<int64_t, float>>>& found) const;
   // The rows [first, end) holding the blocks of range.
   std::pair<int64_t, int64_t> rows_of(const BlockRange& range) const;
 
-  int64_t dimension_;
+  AttentionShape shape_;
   BlockMetric metric_;
   torch::Device device_;
+  int64_t max_device_rows_;  // device_bytes / (layers * dimension * 4)
   std::vector<std::unique_ptr<faiss::IndexFlatIP>> layers_;
-  std::vector<torch::Tensor> device_keys_;  // CUDA only: per layer fp32 [capacity, dimension]
-  std::vector<int64_t> block_indices_;      // FAISS label -> block index, ascending
-  std::vector<double> start_seconds_;       // per row, non-decreasing
-  std::vector<double> covered_until_;       // per row: the time it covers up to, non-decreasing
+  // Per layer fp32 [capacity, dimension] on device_: rows first_device_row_ .. size()-1.
+  std::vector<torch::Tensor> device_keys_;
+  int64_t first_device_row_ = 0;
+  std::vector<int64_t> block_indices_;  // FAISS label -> block index, ascending
+  std::vector<double> start_seconds_;   // per row, non-decreasing
+  std::vector<double> covered_until_;   // per row: the time it covers up to, non-decreasing
 };
 
 }  // namespace vigil::memory

@@ -11,15 +11,12 @@ int64_t KvBlock::kv_bytes() const {
   return bytes;
 }
 
-void compute_summary_keys(KvBlock& block, int64_t attention_heads) {
+void compute_summary_keys(KvBlock& block) {
   assert(!block.keys.empty() && block.tokens() >= 1);
   std::vector<torch::Tensor> per_layer;
   per_layer.reserve(block.keys.size());
   for (const torch::Tensor& k : block.keys) {
-    const int64_t kv_heads = k.size(0);
-    assert(attention_heads % kv_heads == 0);
-    torch::Tensor mean = k.to(torch::kFloat32).mean(1);  // [kv_heads, head_dim]
-    per_layer.push_back(mean.repeat_interleave(attention_heads / kv_heads, 0));
+    per_layer.push_back(k.to(torch::kFloat32).mean(1));  // [kv_heads, head_dim]
   }
   block.summary_keys = torch::stack(per_layer, 0);
 }

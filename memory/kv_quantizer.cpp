@@ -1,6 +1,7 @@
 #include "memory/kv_quantizer.h"
 
 #include <cassert>
+#include <string>
 #include <tuple>
 #include <vector>
 
@@ -220,6 +221,28 @@ QuantizedBlock quantize_block(const KvBlock& block, const QuantizationSettings& 
                             " holds non-finite keys or values, or values beyond the range of "
                             "fp16 scales (|x| > 60000: use ScaleDtype::kFloat32)");
   return out;
+}
+
+QuantizedBlock slice_layer(const QuantizedBlock& block, int64_t layer) {
+  const int64_t per_layer = block.kv_heads * block.tokens * block.head_dim;
+  const auto slice = [&](const QuantizedTensor& t) {
+    if (per_layer * t.bits % 8 != 0) {
+      throw QuantizationError("slice_layer: a layer of " + std::to_string(per_layer) + " " +
+                              std::to_string(t.bits) + "-bit codes is not whole bytes");
+    }
+    const int64_t bytes = per_layer * t.bits / 8;
+    QuantizedTensor one = t;
+    one.packed = t.packed.narrow(0, layer * bytes, bytes);
+    one.scales = t.scales.narrow(0, layer, 1);
+    one.zeros = t.zeros.narrow(0, layer, 1);
+    return one;
+  };
+  QuantizedBlock one = block;
+  one.layers = 1;
+  one.keys = slice(block.keys);
+  one.values = slice(block.values);
+  if (block.summary_keys.defined()) one.summary_keys = block.summary_keys.narrow(0, layer, 1);
+  return one;
 }
 
 KvBlock dequantize_block(const QuantizedBlock& block, torch::Device device,

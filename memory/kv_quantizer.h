@@ -57,7 +57,7 @@ struct QuantizedBlock {
   double end_seconds = 0.0;
   int64_t frame_tokens = 0;
   torch::Tensor token_offsets;  // int64 [T], as in KvBlock
-  torch::Tensor summary_keys;   // fp32 [layers, attention_heads, head_dim], as in KvBlock
+  torch::Tensor summary_keys;   // fp32 [layers, kv_heads, head_dim], as in KvBlock
   int64_t layers = 0, kv_heads = 0, tokens = 0, head_dim = 0;
   torch::ScalarType source_dtype = torch::kFloat32;  // the dtype keys/values had
   QuantizationSettings settings;
@@ -82,6 +82,11 @@ QuantizedBlock quantize_block(const KvBlock& block, const QuantizationSettings& 
 // of `dtype` when it is not fp32).
 KvBlock dequantize_block(const QuantizedBlock& block, torch::Device device,
                          torch::ScalarType dtype);
+
+// Layer `layer` of block as a one-layer block: views of its tensors, no copy. Each layer's codes
+// must be whole bytes (kv_heads * T * head_dim * bits divisible by 8, true of every real
+// shape); otherwise QuantizationError.
+QuantizedBlock slice_layer(const QuantizedBlock& block, int64_t layer);
 
 // Packed bytes of `numel` codes at `bits` per code.
 inline int64_t packed_bytes(int64_t numel, int bits) {

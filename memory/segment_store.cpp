@@ -431,21 +431,21 @@ void SegmentStore::write_manifest_locked() {
     throw_io("segment store " + directory_ + ": fsync of the directory", errno);
 }
 
+SegmentStore::Found SegmentStore::find(int64_t block_index) const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  auto found = index_.find(block_index);
+  if (found == index_.end())
+    throw BlockNotFoundError("segment store " + directory_ + ": no block " +
+                             std::to_string(block_index));
+  const Segment& segment = segments_.at(found->second.segment_id);
+  return {found->second, segment.file, segment.path};
+}
+
 std::vector<uint8_t> SegmentStore::read(int64_t block_index) const {
-  Location location;
-  std::shared_ptr<FileHandle> file;
-  std::string path;
-  {
-    std::lock_guard<std::mutex> lock(mutex_);
-    auto found = index_.find(block_index);
-    if (found == index_.end())
-      throw BlockNotFoundError("segment store " + directory_ + ": no block " +
-                               std::to_string(block_index));
-    location = found->second;
-    const Segment& segment = segments_.at(location.segment_id);
-    file = segment.file;
-    path = segment.path;
-  }
+  const Found record = find(block_index);
+  const Location& location = record.location;
+  const std::string& path = record.path;
+  const std::shared_ptr<FileHandle>& file = record.file;
   const std::string context = "segment store " + directory_ + ": " + path + " offset " +
                               std::to_string(location.offset) + ": block " +
                               std::to_string(block_index);
@@ -479,6 +479,34 @@ std::vector<uint8_t> SegmentStore::read(int64_t block_index) const {
   ++counters_.blocks_read;
   counters_.bytes_read += static_cast<int64_t>(location.payload_size);
   return payload;
+}
+
+std::vector<uint8_t> SegmentStore::read_range(int64_t block_index, uint64_t offset,
+                                              uint64_t size) const {
+  const Found record = find(block_index);
+  const Location& location = record.location;
+  const std::string& path = record.path;
+  const std::shared_ptr<FileHandle>& file = record.file;
+  const std::string context = "segment store " + directory_ + ": " + path + " offset " +
+                              std::to_string(location.offset) + ": block " +
+                              std::to_string(block_index) + " bytes [" + std::to_string(offset) +
+                              ", +" + std::to_string(size) + ")";
+  if (offset > location.payload_size || size > location.payload_size - offset)
+    throw StorageError(
+        context + ": beyond the payload of " + std::to_string(location.payload_size) + " bytes", 0);
+  std::vector<uint8_t> bytes(size);
+  const int64_t n = read_at(file->get(), bytes.data(), bytes.size(),
+                            location.offset + kRecordHeaderBytes + offset);
+  if (n < 0) throw_io(context + ": read", static_cast<int>(-n));
+  if (n != static_cast<int64_t>(size)) throw CorruptBlockError(context + ": record cut short");
+  std::lock_guard<std::mutex> lock(mutex_);
+  ++counters_.ranges_read;
+  counters_.bytes_read += static_cast<int64_t>(size);
+  return bytes;
+}
+
+uint64_t SegmentStore::payload_size(int64_t block_index) const {
+  return find(block_index).location.payload_size;
 }
 
 bool SegmentStore::contains(int64_t block_index) const {

@@ -86,7 +86,8 @@ struct SegmentStoreCounters {
   int64_t blocks_appended = 0;
   int64_t bytes_appended = 0;  // payload bytes
   int64_t syncs = 0;
-  int64_t blocks_read = 0;
+  int64_t blocks_read = 0;  // whole records (read)
+  int64_t ranges_read = 0;  // parts of records (read_range)
   int64_t bytes_read = 0;
   int64_t checksum_failures = 0;  // on open and on read
   int64_t storage_full_errors = 0;
@@ -124,6 +125,12 @@ class SegmentStore {
   // The payload of the latest record of block_index. Verifies both checksums. Throws
   // BlockNotFoundError, CorruptBlockError (the block is dropped from the index), StorageError.
   std::vector<uint8_t> read(int64_t block_index) const;
+  // Bytes [offset, offset + size) of that payload, read alone: no checksum covers them, so the
+  // caller checks them with its own (layered_record.h). Throws BlockNotFoundError, StorageError
+  // (also for a range beyond the payload), CorruptBlockError when the file is cut short.
+  std::vector<uint8_t> read_range(int64_t block_index, uint64_t offset, uint64_t size) const;
+  // The payload size of block_index's record. Throws BlockNotFoundError.
+  uint64_t payload_size(int64_t block_index) const;
 
   bool contains(int64_t block_index) const;
   bool is_durable(int64_t block_index) const;  // appended and covered by a completed sync()
@@ -151,8 +158,16 @@ class SegmentStore {
     uint64_t payload_size = 0;
     bool durable = false;
   };
+  // Where block_index's latest record is, with its file (kept open while a read uses it).
+  struct Found {
+    Location location;
+    std::shared_ptr<FileHandle> file;
+    std::string path;
+  };
 
   SegmentStore(std::string directory, SegmentStoreOptions options);
+  // Throws BlockNotFoundError.
+  Found find(int64_t block_index) const;
   void recover(RecoveryReport& report);
   void scan_segment(Segment& segment, RecoveryReport& report);
   Segment& start_segment_locked();

@@ -6,9 +6,9 @@ StreamMemory::StreamMemory(SinkKv sinks, AttentionShape shape, StreamMemoryConfi
                            torch::Device device, torch::ScalarType dtype,
                            std::unique_ptr<SegmentStore> disk)
     : config_(std::move(config)),
-      encoder_(std::move(sinks), shape.attention_heads, config_.streaming),
-      index_(shape.layers, shape.attention_heads * shape.head_dim, config_.answer.retrieval.metric,
-             device),
+      encoder_(std::move(sinks), config_.streaming),
+      index_(shape, config_.answer.retrieval.metric, device,
+             device.is_cuda() ? config_.index_gpu_bytes : 0),
       store_(config_.tiers, device, dtype, std::move(disk)) {}
 
 void StreamMemory::commit_frames(const std::vector<FrameInfo>& frames) {

@@ -32,13 +32,9 @@ struct StreamMemoryConfig {
   StreamingConfig streaming;
   TierConfig tiers;
   AnswerConfig answer;  // answer.retrieval.metric also picks the index's metric
-};
-
-// The model's attention shape (llm::Qwen2Config's num_layers, num_heads, head_dim).
-struct AttentionShape {
-  int64_t layers = 0;
-  int64_t attention_heads = 0;
-  int64_t head_dim = 0;
+  // On a CUDA device: the bytes of the retrieval index's keys kept there, all layers together
+  // (BlockIndex); older blocks' keys are scored on the host. 1 GiB: 5.2 h of 1-fps Qwen2-7B.
+  int64_t index_gpu_bytes = int64_t{1} << 30;
 };
 
 // Not thread-safe: the engine serialises a stream's encodes and questions.

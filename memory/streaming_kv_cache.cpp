@@ -4,11 +4,8 @@
 
 namespace vigil::memory {
 
-StreamingKvCache::StreamingKvCache(SinkKv sinks, int64_t attention_heads, StreamingConfig config)
-    : sinks_(std::move(sinks)),
-      attention_heads_(attention_heads),
-      config_(config),
-      held_(static_cast<size_t>(sinks_.layers())) {
+StreamingKvCache::StreamingKvCache(SinkKv sinks, StreamingConfig config)
+    : sinks_(std::move(sinks)), config_(config), held_(static_cast<size_t>(sinks_.layers())) {
   assert(sinks_.layers() >= 1 && sinks_.tokens() >= 1);
 }
 
@@ -101,7 +98,7 @@ std::vector<KvBlock> StreamingKvCache::commit_frames(const std::vector<FrameInfo
       block.keys.push_back(keys[layer].narrow(1, offset, tokens).contiguous());
       block.values.push_back(values[layer].narrow(1, offset, tokens).contiguous());
     }
-    compute_summary_keys(block, attention_heads_);
+    compute_summary_keys(block);
     assert(window_.empty() || block.index > window_.back().index);
     offset += tokens;
     window_tokens_ += tokens;

@@ -48,8 +48,8 @@ struct StreamingCounters {
 // encodes (the engine serialises them per stream).
 class StreamingKvCache final : public llm::KvCache {
  public:
-  // sinks: on the model's device. attention_heads: the model's query heads (summary keys).
-  StreamingKvCache(SinkKv sinks, int64_t attention_heads, StreamingConfig config);
+  // sinks: on the model's device.
+  StreamingKvCache(SinkKv sinks, StreamingConfig config);
 
   // The first position after the sinks and the window: where new tokens go.
   int64_t next_position() const;
@@ -86,7 +86,6 @@ class StreamingKvCache final : public llm::KvCache {
   int64_t window_span() const;
 
   SinkKv sinks_;
-  int64_t attention_heads_;
   StreamingConfig config_;
   std::deque<KvBlock> window_;
   int64_t window_tokens_ = 0;

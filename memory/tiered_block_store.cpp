@@ -6,6 +6,8 @@
 #include <set>
 #include <tuple>
 
+#include "memory/layered_record.h"
+
 namespace vigil::memory {
 
 namespace {
@@ -33,28 +35,6 @@ QuantizedBlock copy_block(const QuantizedBlock& q,
   result.keys = copy_tensor(q.keys, copy);
   result.values = copy_tensor(q.values, copy);
   return result;
-}
-
-// One layer of a quantized block, as a one-layer QuantizedBlock sharing q's memory. The codes
-// are row-major over [layers, kv_heads, T, head_dim] (kv_quantizer.h), so a layer's codes are
-// a contiguous byte range when a layer's bits fill whole bytes.
-QuantizedBlock slice_layer(const QuantizedBlock& q, int layer) {
-  const int64_t per_layer = q.kv_heads * q.tokens * q.head_dim;
-  const auto slice = [&](const QuantizedTensor& t) {
-    assert(per_layer * t.bits % 8 == 0);
-    const int64_t bytes = per_layer * t.bits / 8;
-    QuantizedTensor one = t;
-    one.packed = t.packed.narrow(0, layer * bytes, bytes);
-    one.scales = t.scales.narrow(0, layer, 1);
-    one.zeros = t.zeros.narrow(0, layer, 1);
-    return one;
-  };
-  QuantizedBlock one = q;
-  one.layers = 1;
-  one.keys = slice(q.keys);
-  one.values = slice(q.values);
-  if (q.summary_keys.defined()) one.summary_keys = q.summary_keys.narrow(0, layer, 1);
-  return one;
 }
 
 // parts concatenated along dim 0 in new host memory (pinned when asked: copies from it to the
@@ -115,7 +95,8 @@ void TieredBlockStore::put(const KvBlock& block) {
     entry.exact = std::move(host);
     entry.bytes = block.kv_bytes();
   }
-  meta_[block.index] = Meta{block.tokens(), block.frame_tokens, block.token_offsets.cpu(), false};
+  meta_[block.index] =
+      Meta{block.tokens(), block.frame_tokens, block.token_offsets.cpu(), false, {}};
   max_tokens_ = std::max(max_tokens_, block.tokens());
   max_frame_tokens_ = std::max(max_frame_tokens_, block.frame_tokens);
   ++counters_.blocks_put;
@@ -171,8 +152,9 @@ void TieredBlockStore::enforce_host_budget(int64_t keep) {
 
 bool TieredBlockStore::write_to_disk(int64_t block_index, const HostEntry& entry) {
   copies_.synchronize();  // the host copy may still be in flight on the copy stream
-  const std::vector<uint8_t> bytes = entry.quantized ? encode_block(*entry.quantized, config_.codec)
-                                                     : encode_block(*entry.exact, config_.codec);
+  const std::vector<uint8_t> bytes = entry.quantized
+                                         ? encode_layered(*entry.quantized, config_.codec)
+                                         : encode_layered(*entry.exact, config_.codec);
   try {
     disk_->append(block_index, bytes);
   } catch (const StorageFullError& error) {
@@ -187,7 +169,9 @@ bool TieredBlockStore::write_to_disk(int64_t block_index, const HostEntry& entry
   }
   if (counters_.disk_degraded) warn("disk tier writable again");
   counters_.disk_degraded = false;
-  meta_.at(block_index).on_disk = true;
+  Meta& meta = meta_.at(block_index);
+  meta.on_disk = true;
+  meta.layer_parts = decode_layer_table(bytes.data(), bytes.size(), bytes.size());
   ++counters_.host_to_disk;
   return true;
 }
@@ -213,13 +197,20 @@ TieredBlockStore::HostEntry TieredBlockStore::read_from_disk(int64_t block_index
   assert(disk_ && meta_.at(block_index).on_disk);
   const std::vector<uint8_t> bytes = disk_->read(block_index);
   const bool pin = copies_.pins_host_memory();
+  const LayeredBlock block = decode_layered(bytes.data(), bytes.size());
+  return host_entry_of(block.kind == EncodedKind::kQuantized ? &block.quantized : nullptr,
+                       block.kind == EncodedKind::kExact ? &block.exact : nullptr, pin);
+}
+
+TieredBlockStore::HostEntry TieredBlockStore::host_entry_of(const QuantizedBlock* quantized,
+                                                            const KvBlock* exact, bool pin) {
   const auto pin_tensor = [&](const torch::Tensor& t) { return pinned(t, pin); };
   HostEntry entry;
-  if (encoded_kind(bytes.data(), bytes.size()) == EncodedKind::kQuantized) {
-    entry.quantized = copy_block(decode_quantized_block(bytes), pin_tensor);
+  if (quantized) {
+    entry.quantized = copy_block(*quantized, pin_tensor);
     entry.bytes = entry.quantized->kv_bytes();
   } else {
-    KvBlock block = decode_exact_block(bytes);
+    KvBlock block = *exact;
     for (torch::Tensor& k : block.keys) k = pin_tensor(k);
     for (torch::Tensor& v : block.values) v = pin_tensor(v);
     entry.bytes = block.kv_bytes();
@@ -228,29 +219,55 @@ TieredBlockStore::HostEntry TieredBlockStore::read_from_disk(int64_t block_index
   return entry;
 }
 
-std::set<int64_t> TieredBlockStore::read_ahead(int layer,
-                                               const std::vector<int64_t>& block_indices) {
+TieredBlockStore::HostEntry TieredBlockStore::read_layer_from_disk(int64_t block_index,
+                                                                   int layer) const {
+  const LayerPart& part = meta_.at(block_index).layer_parts.at(static_cast<size_t>(layer));
+  const std::vector<uint8_t> bytes = disk_->read_range(block_index, part.offset, part.size);
+  try {
+    check_layer(part, bytes.data(), bytes.size());
+  } catch (const BlockFormatError& e) {
+    // The whole record's checksum says whether the file is damaged (read() then drops the
+    // block from the store and throws CorruptBlockError).
+    disk_->read(block_index);
+    throw CorruptBlockError("block " + std::to_string(block_index) + " layer " +
+                            std::to_string(layer) + ": " + e.what());
+  }
+  const bool pin = copies_.pins_host_memory();
+  if (encoded_kind(bytes.data(), bytes.size()) == EncodedKind::kQuantized) {
+    const QuantizedBlock one = decode_quantized_block(bytes);
+    return host_entry_of(&one, nullptr, pin);
+  }
+  const KvBlock one = decode_exact_block(bytes);
+  return host_entry_of(nullptr, &one, pin);
+}
+
+std::map<int64_t, TieredBlockStore::HostEntry> TieredBlockStore::read_layers_from_disk(
+    int layer, const std::vector<int64_t>& block_indices) {
   std::vector<int64_t> on_disk_only;
   for (const int64_t block_index : block_indices) {
     if (gpu_.count({block_index, layer}) > 0 || host_.count(block_index) > 0) continue;
     on_disk_only.push_back(block_index);
   }
-  std::set<int64_t> read;
+  std::map<int64_t, HostEntry> read;
+  if (on_disk_only.size() == 1) {
+    read.emplace(on_disk_only.front(), read_layer_from_disk(on_disk_only.front(), layer));
+    ++counters_.disk_reads;
+    return read;
+  }
   constexpr size_t kParallelReads = 16;
-  for (size_t first = 0; first + 1 < on_disk_only.size(); first += kParallelReads) {
+  for (size_t first = 0; first < on_disk_only.size(); first += kParallelReads) {
     const size_t end = std::min(on_disk_only.size(), first + kParallelReads);
     std::vector<std::future<HostEntry>> reads;
     for (size_t i = first; i < end; ++i) {
-      reads.push_back(std::async(std::launch::async,
-                                 [this, b = on_disk_only[i]] { return read_from_disk(b); }));
+      reads.push_back(std::async(std::launch::async, [this, b = on_disk_only[i], layer] {
+        return read_layer_from_disk(b, layer);
+      }));
     }
-    // In order; a read that failed rethrows here, as host_entry() would have (the futures
-    // left are waited for when `reads` goes).
+    // In order; a read that failed rethrows here (the futures left are waited for when
+    // `reads` goes).
     for (size_t i = first; i < end; ++i) {
-      HostEntry entry = reads[i - first].get();
+      read.emplace(on_disk_only[i], reads[i - first].get());
       ++counters_.disk_reads;
-      insert_host(on_disk_only[i], std::move(entry));
-      read.insert(on_disk_only[i]);
     }
   }
   return read;
@@ -259,7 +276,8 @@ std::set<int64_t> TieredBlockStore::read_ahead(int layer,
 std::vector<LayerKv> TieredBlockStore::fetch(int layer, const std::vector<int64_t>& block_indices) {
   assert(std::set<int64_t>(block_indices.begin(), block_indices.end()).size() ==
          block_indices.size());
-  const std::set<int64_t> read_ahead_now = read_ahead(layer, block_indices);
+  // The layer of every block only the disk holds, read at once (their latencies overlap).
+  const std::map<int64_t, HostEntry> from_disk = read_layers_from_disk(layer, block_indices);
   std::vector<LayerKv> result(block_indices.size());
   // Misses are gathered per group of blocks of one form and shape, so that each group costs a
   // few host-to-device copies and one dequantization instead of a few per block.
@@ -288,22 +306,25 @@ std::vector<LayerKv> TieredBlockStore::fetch(int layer, const std::vector<int64_
       continue;
     }
     ++counters_.gpu_misses;
-    if (host_.count(block_index) > 0 && read_ahead_now.count(block_index) == 0) {
-      ++counters_.host_hits;
-    }
-    const HostEntry& entry = host_entry(block_index);
+    // A block read from disk for this call holds just this layer (its layer 0).
+    const auto read = from_disk.find(block_index);
+    const bool one_layer = read != from_disk.end();
+    if (!one_layer) ++counters_.host_hits;
+    const HostEntry& entry = one_layer ? read->second : host_entry(block_index);
+    const int64_t entry_layer = one_layer ? 0 : layer;
     if (entry.exact) {
-      const torch::Tensor& keys = entry.exact->keys.at(static_cast<size_t>(layer));
+      const torch::Tensor& keys = entry.exact->keys.at(static_cast<size_t>(entry_layer));
       Group& group = groups[{0, keys.size(1), static_cast<int64_t>(keys.scalar_type())}];
       group.members.push_back(i);
       group.keys.push_back(keys.unsqueeze(0));
-      group.values.push_back(entry.exact->values.at(static_cast<size_t>(layer)).unsqueeze(0));
+      group.values.push_back(entry.exact->values.at(static_cast<size_t>(entry_layer)).unsqueeze(0));
     } else {
       const QuantizedBlock& q = *entry.quantized;
       Group& group = groups[{1, q.tokens, q.keys.bits, q.values.bits, q.settings.group_size,
                              static_cast<int64_t>(q.keys.scales.scalar_type())}];
       group.members.push_back(i);
-      group.quantized.push_back(slice_layer(q, layer));
+      group.quantized.push_back(entry_layer == 0 && q.layers == 1 ? q
+                                                                  : slice_layer(q, entry_layer));
     }
     copied.push_back(i);
     ++counters_.host_to_gpu;
@@ -422,6 +443,7 @@ TierCounters TieredBlockStore::counters() const {
   if (disk_) {
     counters.disk_blocks = disk_->block_count();
     counters.disk_bytes = static_cast<int64_t>(disk_->disk_bytes());
+    counters.disk_bytes_read = disk_->counters().bytes_read;
   }
   return counters;
 }

@@ -28,6 +28,7 @@
 #include "memory/copy_stream.h"
 #include "memory/kv_block.h"
 #include "memory/kv_quantizer.h"
+#include "memory/layered_record.h"
 #include "memory/segment_store.h"
 
 namespace vigil::memory {
@@ -58,10 +59,13 @@ struct TierCounters {
   int64_t gpu_entries = 0, gpu_bytes = 0, gpu_peak_bytes = 0;  // (block, layer) entries
   int64_t host_blocks = 0, host_bytes = 0, host_peak_bytes = 0;
   int64_t disk_blocks = 0, disk_bytes = 0;
+  int64_t disk_bytes_read = 0;  // from the segment files (SegmentStoreCounters::bytes_read)
   int64_t blocks_put = 0;
   int64_t gpu_hits = 0, gpu_misses = 0;  // per (block, layer) fetched
   int64_t host_hits = 0;                 // misses served from the host tier
-  int64_t disk_reads = 0;                // misses served from disk (block read, kept in host)
+  // Misses served from disk: fetch() reads just the layer it needs of a spilled block (and
+  // keeps it in the GPU cache only); fetch_block() reads whole blocks back into the host tier.
+  int64_t disk_reads = 0;
   int64_t host_to_gpu = 0, gpu_evictions = 0;
   int64_t host_to_disk = 0;         // blocks written to disk when spilled from the host tier
   int64_t host_evictions = 0;       // blocks dropped from the host tier (a disk copy exists)
@@ -123,6 +127,7 @@ class TieredBlockStore {
     int64_t tokens = 0, frame_tokens = 0;
     torch::Tensor token_offsets;  // CPU
     bool on_disk = false;
+    std::vector<LayerPart> layer_parts;  // on disk: where each layer lies in its record
   };
   struct GpuEntry {
     torch::Tensor keys, values;
@@ -137,9 +142,14 @@ class TieredBlockStore {
   // A spilled block read from disk and decoded into (pinned) host memory; touches no state,
   // so several run at once.
   HostEntry read_from_disk(int64_t block_index) const;
-  // The blocks among block_indices that only the disk holds for `layer`, read in parallel (their
-  // disk latencies overlap) into the host tier; returns those it read.
-  std::set<int64_t> read_ahead(int layer, const std::vector<int64_t>& block_indices);
+  // The same for one layer of it (a one-layer entry: its layer 0): reads 1/layers of the record.
+  HostEntry read_layer_from_disk(int64_t block_index, int layer) const;
+  // `layer` of the blocks among block_indices that only the disk holds, read in parallel (their
+  // disk latencies overlap); not kept in the host tier.
+  std::map<int64_t, HostEntry> read_layers_from_disk(int layer,
+                                                     const std::vector<int64_t>& block_indices);
+  // A host entry of the block (pinned when asked): exactly one of quantized and exact is given.
+  static HostEntry host_entry_of(const QuantizedBlock* quantized, const KvBlock* exact, bool pin);
   void touch_host(int64_t block_index, HostEntry& entry);
   void enforce_gpu_budget();
   void warn(const std::string& message);

@@ -36,6 +36,7 @@ std::unique_ptr<Engine> make_engine(const ServiceConfig& config, WorkScheduler& 
     options.recent_tokens = config.recent_tokens;
     options.host_memory_bytes = config.host_memory_bytes;
     options.gpu_cache_bytes = config.gpu_cache_bytes;
+    options.index_gpu_bytes = config.index_gpu_bytes;
     options.quantization_bits = config.quantization_bits;
     return std::make_unique<VideoEngine>(options, scheduler, metrics, log);
   }

@@ -75,6 +75,7 @@ const std::vector<Field>& fields() {
       {"window_tokens", Type::kInt64, setter(&ServiceConfig::window_tokens)},
       {"recent_tokens", Type::kInt64, setter(&ServiceConfig::recent_tokens)},
       {"gpu_cache_bytes", Type::kInt64, setter(&ServiceConfig::gpu_cache_bytes)},
+      {"index_gpu_bytes", Type::kInt64, setter(&ServiceConfig::index_gpu_bytes)},
       {"host_memory_bytes", Type::kInt64, setter(&ServiceConfig::host_memory_bytes)},
       {"quantization_bits", Type::kInt, setter(&ServiceConfig::quantization_bits)},
       {"frames_per_step", Type::kInt, setter(&ServiceConfig::frames_per_step)},
@@ -177,8 +178,8 @@ void validate(const ServiceConfig& c) {
   require(c.token_drop_threshold >= -1.0, "token_drop_threshold must be >= -1 (>= 1 keeps all)");
   require(c.window_tokens >= 1 && c.recent_tokens >= 0,
           "window_tokens must be >= 1 and recent_tokens >= 0");
-  require(c.gpu_cache_bytes >= 0 && c.host_memory_bytes >= 0,
-          "gpu_cache_bytes and host_memory_bytes must be >= 0");
+  require(c.gpu_cache_bytes >= 0 && c.host_memory_bytes >= 0 && c.index_gpu_bytes >= 0,
+          "gpu_cache_bytes, index_gpu_bytes and host_memory_bytes must be >= 0");
   require(c.quantization_bits == 0 || c.quantization_bits == 2 || c.quantization_bits == 4 ||
               c.quantization_bits == 8,
           "quantization_bits must be 0, 2, 4 or 8");

@@ -53,6 +53,7 @@ struct ServiceConfig {
   int64_t window_tokens = 15000;      // tokens new frames attend to besides the sinks
   int64_t recent_tokens = 3136;       // newest video tokens always in an answer (16 frames)
   int64_t gpu_cache_bytes = int64_t{1} << 30;    // per session: retrieved blocks on the device
+  int64_t index_gpu_bytes = int64_t{1} << 30;    // per session: retrieval keys on the device
   int64_t host_memory_bytes = int64_t{8} << 30;  // per session: host RAM tier
   int quantization_bits = 4;                     // host and disk tiers: 2, 4 or 8; 0 = exact
   int frames_per_step = 8;                       // archive frames encoded per ingestion step

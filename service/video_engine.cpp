@@ -325,6 +325,7 @@ VideoEngine::VideoEngine(const VideoEngineOptions& options, WorkScheduler& sched
   pipeline.memory.streaming.window_tokens = options.window_tokens;
   pipeline.memory.answer.recent_tokens = options.recent_tokens;
   pipeline.memory.tiers.gpu_bytes = options.gpu_cache_bytes;
+  pipeline.memory.index_gpu_bytes = options.index_gpu_bytes;
   pipeline.memory.tiers.host_bytes = options.host_memory_bytes;
   pipeline.memory.tiers.quantize = options.quantization_bits > 0;
   if (options.quantization_bits > 0) {

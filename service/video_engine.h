@@ -34,6 +34,7 @@ struct VideoEngineOptions {
   int64_t recent_tokens = 16 * 196;   // newest frames always in an answer's context
   int64_t host_memory_bytes = int64_t{8} << 30;  // per session, host RAM tier
   int64_t gpu_cache_bytes = int64_t{1} << 30;    // per session, retrieved-block cache
+  int64_t index_gpu_bytes = int64_t{1} << 30;    // per session, retrieval keys on the device
   int quantization_bits = 4;                     // host and disk tiers: 2, 4, 8; 0 = exact
 };
 

@@ -101,6 +101,7 @@ std::unique_ptr<VideoStream> VideoPipeline::open_stream(
   memory::AttentionShape shape;
   shape.layers = text.num_layers;
   shape.attention_heads = text.num_heads;
+  shape.kv_heads = text.num_kv_heads;
   shape.head_dim = text.head_dim;
   auto stream_memory = std::make_unique<memory::StreamMemory>(
       memory::SinkKv::capture(prefix, layers), shape, config_.memory, language.device(),

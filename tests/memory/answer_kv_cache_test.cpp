@@ -38,7 +38,8 @@ SinkKv encode_sinks(const llm::Qwen2Model& model, const torch::Tensor& ids) {
 }
 
 AttentionShape shape_of(const llm::Qwen2Model& model) {
-  return {model.config().num_layers, model.config().num_heads, model.config().head_dim};
+  return {model.config().num_layers, model.config().num_heads, model.config().num_kv_heads,
+          model.config().head_dim};
 }
 
 FrameInfo frame_info(int64_t index, int64_t tokens) {
@@ -210,8 +211,8 @@ TEST(AnswerRetrieval, APlantedBlockIsAlwaysRetrievedInTimeOrder) {
       config.tiers.quantize = true;  // retrieval must not depend on the tiers' form
       config.answer.retrieval = {4, 16, 0.5, metric};
       config.answer.recent_tokens = 2 * kTokens;
-      StreamMemory memory(std::move(sinks), {kLayers, kHeads, kHeadDim}, config, torch::kCPU,
-                          torch::kFloat32, nullptr);
+      StreamMemory memory(std::move(sinks), {kLayers, kHeads, kKvHeads, kHeadDim}, config,
+                          torch::kCPU, torch::kFloat32, nullptr);
       // The question's queries per layer: one direction per head, plus noise per token.
       std::vector<torch::Tensor> directions;  // [kHeads, kHeadDim] per layer
       for (int64_t l = 0; l < kLayers; ++l) directions.push_back(torch::randn({kHeads, kHeadDim}));
@@ -272,7 +273,7 @@ TEST(AnswerRetrieval, BlocksOutsideTheTimeWindowAreNeverRetrieved) {
   config.streaming.window_tokens = 4 * kTokens;
   config.answer.retrieval = {4, 64, 1.0, BlockMetric::kInnerProduct};  // every candidate
   config.answer.recent_tokens = 2 * kTokens;
-  StreamMemory memory(std::move(sinks), {kLayers, kHeads, kHeadDim}, config, torch::kCPU,
+  StreamMemory memory(std::move(sinks), {kLayers, kHeads, kKvHeads, kHeadDim}, config, torch::kCPU,
                       torch::kFloat32, nullptr);
   std::vector<torch::Tensor> directions;
   for (int64_t l = 0; l < kLayers; ++l) directions.push_back(torch::randn({kHeads, kHeadDim}));
@@ -332,7 +333,7 @@ TEST(StreamingKvCache, TheWindowKeepsTheNewestBlocksWithinItsTokensAndRepacksPos
   SinkKv sinks;
   sinks.keys.push_back(torch::randn({kKvHeads, 3, kHeadDim}));
   sinks.values.push_back(torch::randn({kKvHeads, 3, kHeadDim}));
-  StreamingKvCache cache(std::move(sinks), 2, {/*window_tokens=*/10, PositionLayout::kPacked});
+  StreamingKvCache cache(std::move(sinks), {/*window_tokens=*/10, PositionLayout::kPacked});
   for (int64_t f = 0; f < 6; ++f) {
     const std::vector<FrameInfo> frame = {frame_info(f, 4)};
     const torch::Tensor positions = cache.frame_positions(frame);
@@ -342,7 +343,7 @@ TEST(StreamingKvCache, TheWindowKeepsTheNewestBlocksWithinItsTokensAndRepacksPos
     EXPECT_EQ(cache.view(0).keys.size(1), 3 + cache.counters().window_tokens + 4);
     const std::vector<KvBlock> blocks = cache.commit_frames(frame);
     ASSERT_EQ(blocks.size(), 1u);
-    EXPECT_EQ(blocks[0].summary_keys.sizes(), (std::vector<int64_t>{kLayers, 2, kHeadDim}));
+    EXPECT_EQ(blocks[0].summary_keys.sizes(), (std::vector<int64_t>{kLayers, kKvHeads, kHeadDim}));
     EXPECT_LE(cache.counters().window_tokens, 10);
   }
   EXPECT_EQ(cache.window().size(), 2u);

@@ -23,7 +23,7 @@ KvBlock make_block(torch::ScalarType dtype, int64_t tokens, uint64_t seed) {
     block.keys.push_back(torch::randn({2, tokens, 16}).to(dtype));
     block.values.push_back(torch::randn({2, tokens, 16}).to(dtype));
   }
-  compute_summary_keys(block, 6);
+  compute_summary_keys(block);
   return block;
 }
 
@@ -121,19 +121,31 @@ TEST(BlockCodec, ZstdShrinksRedundantBlocks) {
   expect_identical(block, decode_exact_block(packed));
 }
 
-TEST(BlockCodec, SummaryKeysStoredCompactlyWhenGroupedAndExactlyEitherWay) {
-  const KvBlock grouped = make_block(torch::kBFloat16, 50, 21);  // repeated over groups of 3
-  KvBlock ungrouped = grouped;
-  ungrouped.summary_keys = torch::randn({3, 6, 16});
-  const std::vector<uint8_t> compact = encode_block(grouped);
-  const std::vector<uint8_t> full = encode_block(ungrouped);
-  // 2 of 6 rows per layer, less the stored group size.
-  EXPECT_EQ(full.size() - compact.size(), 3u * (6 - 2) * 16 * 4 - sizeof(uint32_t));
-  expect_identical(grouped, decode_exact_block(compact));
-  expect_identical(ungrouped, decode_exact_block(full));
-  KvBlock none = grouped;
+TEST(BlockCodec, SummaryKeysRoundTripAndTheEarlierGroupedLayoutIsStillRead) {
+  const KvBlock block = make_block(torch::kBFloat16, 50, 21);
+  ASSERT_EQ(block.summary_keys.sizes(), (std::vector<int64_t>{3, 2, 16}));  // per KV head
+  const std::vector<uint8_t> bytes = encode_block(block);
+  expect_identical(block, decode_exact_block(bytes));
+  KvBlock none = block;
   none.summary_keys = torch::Tensor();
   expect_identical(none, decode_exact_block(encode_block(none)));
+
+  // Earlier versions wrote layout 1: the same means after their query group size (u32). The
+  // layout byte follows the header, four 8-byte fields and token_offsets (dtype, rank, size,
+  // byte count, data).
+  const size_t layout_at = 16 + 4 * 8 + (2 + 8 + 8 + 50 * 8);
+  ASSERT_EQ(bytes.at(layout_at), 0);
+  std::vector<uint8_t> earlier = bytes;
+  earlier[layout_at] = 1;
+  const uint32_t group = 3;
+  earlier.insert(earlier.begin() + static_cast<std::ptrdiff_t>(layout_at) + 1,
+                 reinterpret_cast<const uint8_t*>(&group),
+                 reinterpret_cast<const uint8_t*>(&group) + sizeof(group));
+  uint64_t body_bytes = 0;
+  std::memcpy(&body_bytes, earlier.data() + 8, 8);
+  body_bytes += sizeof(group);
+  std::memcpy(earlier.data() + 8, &body_bytes, 8);
+  expect_identical(block, decode_exact_block(earlier));
 }
 
 std::vector<uint8_t> sample_bytes(EncodedKind kind, BlockCompression compression) {

@@ -1,6 +1,8 @@
-// BlockIndex: inner-product and cosine search equal a brute-force torch computation and
-// FAISS's flat search; the adaptive top-k rule; the time-prefix filter; time windows (the blocks
-// of a window are a range, searches never leave it); results in time order.
+// BlockIndex: inner-product and cosine search over per-KV-head keys equal a brute-force torch
+// computation over the keys repeated over the query groups, and FAISS's flat search; a device
+// budget bounds the rows kept there and changes no result; the adaptive top-k rule; the
+// time-prefix filter; time windows (the blocks of a window are a range, searches never leave
+// it); results in time order.
 #include "memory/block_index.h"
 
 #include <gtest/gtest.h>
@@ -12,20 +14,38 @@
 namespace vigil::memory {
 namespace {
 
-constexpr int64_t kLayers = 3, kHeads = 4, kHeadDim = 8, kDim = kHeads * kHeadDim;
+// Two query heads per key head, as Qwen2-7B has seven.
+constexpr int64_t kLayers = 3, kHeads = 4, kKvHeads = 2, kHeadDim = 8, kDim = kHeads * kHeadDim;
+const AttentionShape kShape{kLayers, kHeads, kKvHeads, kHeadDim};
 
-TEST(BlockIndex, SearchEqualsBruteForceForInnerProductAndCosine) {
+AttentionShape shape_with_layers(int64_t layers) {
+  return {layers, kHeads, kKvHeads, kHeadDim};
+}
+
+// Summary keys [..., kv_heads, head_dim] repeated over each key head's query group and
+// flattened: [..., attention_heads * head_dim], what ReKV scores.
+torch::Tensor repeated(const torch::Tensor& keys, int64_t group) {
+  const torch::Tensor rows = keys.repeat_interleave(group, keys.dim() - 2);
+  std::vector<int64_t> sizes = rows.sizes().vec();
+  sizes.pop_back();
+  sizes.back() = -1;
+  return rows.reshape(sizes);
+}
+
+TEST(BlockIndex, SearchEqualsBruteForceOverRepeatedKeysForInnerProductAndCosine) {
   torch::manual_seed(1);
   const int64_t blocks = 200;
-  const torch::Tensor summaries = torch::randn({blocks, kLayers, kHeads, kHeadDim}) +
+  const torch::Tensor summaries = torch::randn({blocks, kLayers, kKvHeads, kHeadDim}) +
                                   torch::rand({blocks, 1, 1, 1}) * 3.0;  // varied norms
   const torch::Tensor queries = torch::randn({5, kDim});
   for (const BlockMetric metric : {BlockMetric::kInnerProduct, BlockMetric::kCosine}) {
-    BlockIndex index(kLayers, kDim, metric);
+    BlockIndex index(kShape, metric);
+    EXPECT_EQ(index.dimension(), kKvHeads * kHeadDim);  // no repeats stored
+    EXPECT_EQ(index.query_dimension(), kDim);
     for (int64_t b = 0; b < blocks; ++b) index.add(10 + 2 * b, summaries[b]);
     ASSERT_EQ(index.size(), blocks);
     for (int layer = 0; layer < kLayers; ++layer) {
-      torch::Tensor keys = summaries.select(1, layer).reshape({blocks, kDim});
+      torch::Tensor keys = repeated(summaries.select(1, layer), kHeads / kKvHeads);
       torch::Tensor q = queries;
       if (metric == BlockMetric::kCosine) {
         keys = keys / keys.norm(2, 1, true);
@@ -50,8 +70,8 @@ TEST(BlockIndex, SearchEqualsBruteForceForInnerProductAndCosine) {
 
 TEST(BlockIndex, TimeWindowsSelectOverlappingBlocksAndSearchesStayInside) {
   torch::manual_seed(3);
-  BlockIndex index(2, kDim, BlockMetric::kInnerProduct);
-  const torch::Tensor summaries = torch::randn({60, 2, kHeads, kHeadDim});
+  BlockIndex index(shape_with_layers(2), BlockMetric::kInnerProduct);
+  const torch::Tensor summaries = torch::randn({60, 2, kKvHeads, kHeadDim});
   // Block b shows [b, b + 1) s, except that frames 40..49 left no block (token drop kept
   // nothing of them): block 39 covers up to block 50's start.
   for (int64_t b = 0; b < 60; ++b) {
@@ -87,8 +107,8 @@ TEST(BlockIndex, TimeWindowsSelectOverlappingBlocksAndSearchesStayInside) {
   const BlockRange window = range(20.0, 35.5);  // blocks 20..35
   for (int layer = 0; layer < 2; ++layer) {
     const torch::Tensor queries =
-        torch::stack({summaries[5][layer].reshape({kDim}), summaries[55][layer].reshape({kDim}),
-                      summaries[30][layer].reshape({kDim})}) *
+        torch::stack({repeated(summaries[5][layer], 2), repeated(summaries[55][layer], 2),
+                      repeated(summaries[30][layer], 2)}) *
         10.0;
     const auto found = index.search(layer, queries, 100, window);
     const auto reference = index.search_faiss(layer, queries, 100, window);
@@ -112,15 +132,61 @@ TEST(BlockIndex, TimeWindowsSelectOverlappingBlocksAndSearchesStayInside) {
 
 TEST(BlockIndex, SearchOnlyConsidersBlocksBeforeTheGivenIndex) {
   torch::manual_seed(2);
-  BlockIndex index(1, kDim, BlockMetric::kInnerProduct);
-  const torch::Tensor summaries = torch::randn({50, 1, kHeads, kHeadDim});
+  BlockIndex index(shape_with_layers(1), BlockMetric::kInnerProduct);
+  const torch::Tensor summaries = torch::randn({50, 1, kKvHeads, kHeadDim});
   for (int64_t b = 0; b < 50; ++b) index.add(b, summaries[b]);
   EXPECT_EQ(index.count_before(20), 20);
   // The best block overall is among the excluded: the query is that block's own key.
-  const torch::Tensor query = summaries[45].reshape({1, kDim}) * 10.0;
+  const torch::Tensor query = repeated(summaries[45], 2).reshape({1, kDim}) * 10.0;
   const auto found = index.search(0, query, 100, /*before_block=*/20);
   ASSERT_EQ(found[0].size(), 20u);
   for (const ScoredBlock& block : found[0]) EXPECT_LT(block.block_index, 20);
+}
+
+// A device budget keeps only the newest rows there: never more than it holds, and searches
+// over any range (all on the host, all on the device, across both) return what an index that
+// keeps everything on the host returns.
+TEST(BlockIndex, ADeviceBudgetBoundsTheRowsKeptThereAndChangesNoResult) {
+  torch::manual_seed(4);
+  const int64_t row_bytes = kLayers * kKvHeads * kHeadDim * 4;
+  const int64_t budget_rows = 64;
+  // On the CPU the "device" copy is a second CPU tensor: the same code as on CUDA.
+  BlockIndex bounded(kShape, BlockMetric::kInnerProduct, torch::kCPU, budget_rows * row_bytes);
+  BlockIndex host_only(kShape, BlockMetric::kInnerProduct);
+  EXPECT_EQ(host_only.device_rows(), 0);
+  for (int64_t b = 0; b < 1000; ++b) {
+    const torch::Tensor keys = torch::randn({kLayers, kKvHeads, kHeadDim});
+    bounded.add(b, keys, static_cast<double>(b), static_cast<double>(b + 1));
+    host_only.add(b, keys, static_cast<double>(b), static_cast<double>(b + 1));
+    ASSERT_LE(bounded.device_rows(), budget_rows) << b;
+    ASSERT_LE(bounded.device_bytes_reserved(), budget_rows * row_bytes) << b;
+    // Full, it drops its oldest eighth: never fewer than 7/8 of the budget once it was full.
+    if (b >= budget_rows) {
+      ASSERT_GE(bounded.device_rows(), budget_rows * 7 / 8) << b;
+    }
+  }
+  EXPECT_EQ(host_only.device_bytes_reserved(), 0);
+  const int64_t first_on_device = 1000 - bounded.device_rows();
+  const torch::Tensor queries = torch::randn({3, kDim}) * 2.0;
+  for (const BlockRange range :
+       {BlockRange{}, BlockRange{0, 100}, BlockRange{first_on_device, 1000},
+        BlockRange{first_on_device - 30, first_on_device + 30}, BlockRange{990, 995}}) {
+    for (int layer = 0; layer < kLayers; ++layer) {
+      for (const int64_t k : {int64_t{1}, int64_t{16}, int64_t{64}}) {
+        const auto got = bounded.search(layer, queries, k, range);
+        const auto want = host_only.search(layer, queries, k, range);
+        for (size_t i = 0; i < got.size(); ++i) {
+          ASSERT_EQ(got[i].size(), want[i].size());
+          ASSERT_EQ(static_cast<int64_t>(got[i].size()), std::min(k, host_only.count_in(range)));
+          for (size_t j = 0; j < got[i].size(); ++j) {
+            EXPECT_EQ(got[i][j].block_index, want[i][j].block_index)
+                << "range " << range.first_block << ".." << range.end_block << " k " << k;
+            EXPECT_FLOAT_EQ(got[i][j].score, want[i][j].score);
+          }
+        }
+      }
+    }
+  }
 }
 
 // search() (torch scoring on the index's device) returns the blocks FAISS returns, in the same
@@ -128,73 +194,82 @@ TEST(BlockIndex, SearchOnlyConsidersBlocksBeforeTheGivenIndex) {
 // score is apart from its neighbours' by more than the rounding of either computation.
 TEST(BlockIndex, TorchScoringEqualsFaissForBothMetricsAndTimePrefixes) {
   torch::manual_seed(3);
-  constexpr int64_t kLayers2 = 2, kBigDim = 8 * 64, kBlocks = 700;
-  const torch::Tensor summaries = torch::randn({kBlocks, kLayers2, 8, 64}) +
+  constexpr int64_t kLayers2 = 2, kKv = 8, kGroup = 2, kHd = 64, kBlocks = 700;
+  constexpr int64_t kBigDim = kKv * kGroup * kHd;  // the queries'
+  const AttentionShape shape{kLayers2, kKv * kGroup, kKv, kHd};
+  const torch::Tensor summaries = torch::randn({kBlocks, kLayers2, kKv, kHd}) +
                                   torch::rand({kBlocks, 1, 1, 1}) * 2.0;  // varied norms
   // Per layer, the largest key norm.
   const std::vector<float> key_norm = {
       summaries.select(1, 0).reshape({kBlocks, -1}).norm(2, 1).max().item<float>(),
       summaries.select(1, 1).reshape({kBlocks, -1}).norm(2, 1).max().item<float>()};
-  // fp32 rounding of a dot product grows with its terms, |q| |k|, not with its value.
-  constexpr float kTie = 2e-6f;
+  // fp32 rounding of a dot product grows with its terms, |q| |k|, not with its value (the
+  // folded query's norm is up to sqrt(group) times the query's).
+  constexpr float kTie = 2e-6f * kGroup;
   std::vector<torch::Device> devices = {torch::kCPU};
   if (torch::cuda::is_available()) devices.push_back(torch::kCUDA);  // the GPU path, where one is
+  const int64_t row_bytes = kLayers2 * kKv * kHd * 4;
+  // Every row on the device; the newest ~300 there and the rest on the host; (CPU) none there.
   for (const torch::Device device : devices)
-    for (const BlockMetric metric : {BlockMetric::kInnerProduct, BlockMetric::kCosine}) {
-      BlockIndex index(kLayers2, kBigDim, metric, device);
-      for (int64_t b = 0; b < kBlocks; ++b) index.add(3 * b + 1, summaries[b]);
-      for (const int64_t before_block : {int64_t{0}, int64_t{2}, int64_t{5}, int64_t{301},
-                                         int64_t{1000}, int64_t{3 * kBlocks}, int64_t{1} << 40}) {
-        for (const int64_t n : {int64_t{1}, int64_t{4}}) {
-          const torch::Tensor queries = torch::randn({n, kBigDim}) * 3.0;
-          for (int layer = 0; layer < kLayers2; ++layer) {
-            for (const int64_t k : {int64_t{1}, int64_t{64}, int64_t{2000}}) {
-              const auto got = index.search(layer, queries, k, before_block);
-              const auto want = index.search_faiss(layer, queries, k, before_block);
-              ASSERT_EQ(got.size(), static_cast<size_t>(n));
-              ASSERT_EQ(want.size(), static_cast<size_t>(n));
-              for (size_t i = 0; i < got.size(); ++i) {
-                const std::vector<ScoredBlock>& g = got[i];
-                const std::vector<ScoredBlock>& w = want[i];
-                ASSERT_EQ(g.size(), w.size()) << "before " << before_block << " k " << k;
-                ASSERT_EQ(static_cast<int64_t>(g.size()),
-                          std::min(k, index.count_before(before_block)));
-                for (size_t j = 0; j < g.size(); ++j) {
-                  EXPECT_LT(g[j].block_index, before_block);
-                  const float scale =
-                      std::max(1.0f, metric == BlockMetric::kCosine
-                                         ? 1.0f
-                                         : queries[static_cast<int64_t>(i)].norm().item<float>() *
-                                               key_norm[layer]);
-                  ASSERT_NEAR(g[j].score, w[j].score, kTie * scale) << device << " rank " << j;
-                  const bool tied_before = j > 0 && w[j - 1].score - w[j].score <= 2 * kTie * scale;
-                  const bool tied_after =
-                      j + 1 < w.size() && w[j].score - w[j + 1].score <= 2 * kTie * scale;
-                  if (!tied_before && !tied_after) {
-                    EXPECT_EQ(g[j].block_index, w[j].block_index)
-                        << device << " metric " << static_cast<int>(metric) << " before "
-                        << before_block << " layer " << layer << " query " << i << " rank " << j;
+    for (const int64_t device_bytes : {kBlocks * row_bytes, 300 * row_bytes, int64_t{0}})
+      for (const BlockMetric metric : {BlockMetric::kInnerProduct, BlockMetric::kCosine}) {
+        if (device.is_cuda() && device_bytes == 0) continue;  // the CPU case again
+        BlockIndex index(shape, metric, device, device_bytes);
+        for (int64_t b = 0; b < kBlocks; ++b) index.add(3 * b + 1, summaries[b]);
+        for (const int64_t before_block : {int64_t{0}, int64_t{2}, int64_t{5}, int64_t{301},
+                                           int64_t{1000}, int64_t{3 * kBlocks}, int64_t{1} << 40}) {
+          for (const int64_t n : {int64_t{1}, int64_t{4}}) {
+            const torch::Tensor queries = torch::randn({n, kBigDim}) * 3.0;
+            for (int layer = 0; layer < kLayers2; ++layer) {
+              for (const int64_t k : {int64_t{1}, int64_t{64}, int64_t{2000}}) {
+                const auto got = index.search(layer, queries, k, before_block);
+                const auto want = index.search_faiss(layer, queries, k, before_block);
+                ASSERT_EQ(got.size(), static_cast<size_t>(n));
+                ASSERT_EQ(want.size(), static_cast<size_t>(n));
+                for (size_t i = 0; i < got.size(); ++i) {
+                  const std::vector<ScoredBlock>& g = got[i];
+                  const std::vector<ScoredBlock>& w = want[i];
+                  ASSERT_EQ(g.size(), w.size()) << "before " << before_block << " k " << k;
+                  ASSERT_EQ(static_cast<int64_t>(g.size()),
+                            std::min(k, index.count_before(before_block)));
+                  for (size_t j = 0; j < g.size(); ++j) {
+                    EXPECT_LT(g[j].block_index, before_block);
+                    const float scale =
+                        std::max(1.0f, metric == BlockMetric::kCosine
+                                           ? 1.0f
+                                           : queries[static_cast<int64_t>(i)].norm().item<float>() *
+                                                 key_norm[layer]);
+                    ASSERT_NEAR(g[j].score, w[j].score, kTie * scale)
+                        << device << " " << device_bytes << " rank " << j;
+                    const bool tied_before =
+                        j > 0 && w[j - 1].score - w[j].score <= 2 * kTie * scale;
+                    const bool tied_after =
+                        j + 1 < w.size() && w[j].score - w[j + 1].score <= 2 * kTie * scale;
+                    if (!tied_before && !tied_after) {
+                      EXPECT_EQ(g[j].block_index, w[j].block_index)
+                          << device << " metric " << static_cast<int>(metric) << " before "
+                          << before_block << " layer " << layer << " query " << i << " rank " << j;
+                    }
                   }
                 }
               }
-            }
-            // retrieve() is the adaptive rule over search().
-            RetrievalConfig config;
-            config.metric = metric;
-            auto faiss_head = index.search_faiss(layer, queries[0].reshape({1, kBigDim}),
-                                                 config.max_blocks, before_block);
-            const std::vector<ScoredBlock> expected =
-                select_adaptive(std::move(faiss_head.front()), config);
-            const std::vector<ScoredBlock> retrieved =
-                index.retrieve(layer, queries[0], config, before_block);
-            ASSERT_EQ(retrieved.size(), expected.size());
-            for (size_t j = 0; j < retrieved.size(); ++j) {
-              EXPECT_EQ(retrieved[j].block_index, expected[j].block_index);
+              // retrieve() is the adaptive rule over search().
+              RetrievalConfig config;
+              config.metric = metric;
+              auto faiss_head = index.search_faiss(layer, queries[0].reshape({1, kBigDim}),
+                                                   config.max_blocks, before_block);
+              const std::vector<ScoredBlock> expected =
+                  select_adaptive(std::move(faiss_head.front()), config);
+              const std::vector<ScoredBlock> retrieved =
+                  index.retrieve(layer, queries[0], config, before_block);
+              ASSERT_EQ(retrieved.size(), expected.size());
+              for (size_t j = 0; j < retrieved.size(); ++j) {
+                EXPECT_EQ(retrieved[j].block_index, expected[j].block_index);
+              }
             }
           }
         }
       }
-    }
 }
 
 TEST(SelectAdaptive, KeepsTheHeadWithinTheScoreFractionClampedAndInTimeOrder) {

@@ -34,7 +34,7 @@ KvBlock random_block(int64_t layers, int64_t kv_heads, int64_t tokens, int64_t h
     block.keys.push_back(keys.to(device, dtype));
     block.values.push_back((torch::randn({kv_heads, tokens, head_dim}) * 0.5).to(device, dtype));
   }
-  compute_summary_keys(block, kv_heads * 2);
+  compute_summary_keys(block);
   return block;
 }
 
@@ -223,7 +223,7 @@ KvBlock fixture_block() {
     block.keys.push_back(view.keys.clone());
     block.values.push_back(view.values.clone());
   }
-  compute_summary_keys(block, config.num_heads);
+  compute_summary_keys(block);
   return block;
 }
 

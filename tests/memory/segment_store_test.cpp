@@ -268,6 +268,27 @@ TEST(SegmentStore, CorruptionAfterOpenIsCaughtOnRead) {
   EXPECT_EQ(store->counters().checksum_failures, 1);
 }
 
+TEST(SegmentStore, ReadRangeReturnsPartOfAPayloadAndRefusesWhatLiesBeyond) {
+  TempDir temp;
+  auto store = SegmentStore::open(temp.file("stream"));
+  const std::vector<uint8_t> payload = segment_payload(3, 1000);
+  store->append(3, payload);
+  store->append(4, segment_payload(4, 10));
+  EXPECT_EQ(store->payload_size(3), 1000u);
+  EXPECT_EQ(store->read_range(3, 100, 250),
+            std::vector<uint8_t>(payload.begin() + 100, payload.begin() + 350));
+  EXPECT_EQ(store->read_range(3, 990, 10),
+            std::vector<uint8_t>(payload.begin() + 990, payload.end()));
+  EXPECT_TRUE(store->read_range(3, 1000, 0).empty());
+  EXPECT_THROW(store->read_range(3, 900, 101), StorageError);
+  EXPECT_THROW(store->read_range(3, 1001, 0), StorageError);
+  EXPECT_THROW(store->read_range(5, 0, 1), BlockNotFoundError);
+  EXPECT_THROW(store->payload_size(5), BlockNotFoundError);
+  EXPECT_EQ(store->counters().ranges_read, 3);
+  EXPECT_EQ(store->counters().bytes_read, 250 + 10);
+  EXPECT_EQ(store->counters().blocks_read, 0);
+}
+
 TEST(SegmentStore, ManifestIsReplacedAtomicallyAndDamageFallsBackToScanning) {
   TempDir temp;
   const std::string directory = temp.file("stream");

@@ -1,11 +1,14 @@
 // TieredBlockStore: round trips through every tier (exact: identical; quantized: identical to
-// the quantized form, whose error is printed), budgets under a long synthetic stream (the
-// counters prove them), and a full disk degrading to RAM with a warning.
+// the quantized form, whose error is printed), one layer of a spilled block read alone,
+// budgets under a long synthetic stream (the counters prove them), and a full disk degrading
+// to RAM with a warning.
 #include "memory/tiered_block_store.h"
 
 #include <gtest/gtest.h>
 #include <sys/resource.h>
 
+#include <algorithm>
+#include <cstdio>
 #include <random>
 
 #include "tests/support/test_support.h"
@@ -26,7 +29,7 @@ KvBlock random_block(int64_t index, int64_t tokens) {
     block.keys.push_back(torch::randn({kKvHeads, tokens, kHeadDim}) * (1 + l));
     block.values.push_back(torch::randn({kKvHeads, tokens, kHeadDim}));
   }
-  compute_summary_keys(block, kHeads);
+  compute_summary_keys(block);
   return block;
 }
 
@@ -127,6 +130,71 @@ TEST(TieredBlockStore, QuantizedRoundTripsEqualTheQuantizedFormInEveryTier) {
     EXPECT_LT(value_error, bits == 2 ? 0.5 : bits == 4 ? 0.1 : 0.01);
     EXPECT_GT(store.counters().disk_reads, 0);
   }
+}
+
+// Retrieval asks for one layer of many blocks: a spilled block gives just that layer, read
+// alone from its record (a fraction of its bytes), and is not pulled back into the host tier.
+// A damaged layer is a clear CorruptBlockError; the other blocks stay readable.
+TEST(TieredBlockStore, ALayerOfASpilledBlockIsReadAloneAndADamagedOneIsAClearError) {
+  torch::manual_seed(8);
+  testing::TempDir dir;
+  TierConfig config = exact_config(1 << 20, 0);  // host budget 0: every block spills to disk
+  config.quantize = true;
+  std::unique_ptr<SegmentStore> disk = open_disk(dir);
+  SegmentStore& segments = *disk;
+  TieredBlockStore store(config, torch::kCPU, torch::kFloat32, std::move(disk));
+  std::vector<KvBlock> blocks;
+  for (int64_t i = 0; i < 4; ++i) {
+    blocks.push_back(random_block(i, 32));
+    store.put(blocks.back());
+  }
+  // The newest block stays in RAM (the host tier keeps the block it just took); 0..2 spilled.
+  ASSERT_EQ(store.counters().disk_blocks, 3);
+  ASSERT_EQ(store.counters().host_blocks, 1);
+  const uint64_t record_bytes = segments.payload_size(0);
+  const SegmentStoreCounters before = segments.counters();
+  const std::vector<LayerKv> fetched = store.fetch(1, {3, 0, 2, 1});
+  const SegmentStoreCounters after = segments.counters();
+  for (size_t i = 0; i < fetched.size(); ++i) {
+    const KvBlock& block = blocks[static_cast<size_t>(fetched[i].block_index)];
+    const KvBlock expected =
+        dequantize_block(quantize_block(block, config.quantization), torch::kCPU, torch::kFloat32);
+    EXPECT_TRUE(torch::equal(fetched[i].keys, expected.keys[1])) << fetched[i].block_index;
+    EXPECT_TRUE(torch::equal(fetched[i].values, expected.values[1])) << fetched[i].block_index;
+  }
+  EXPECT_EQ(fetched[0].block_index, 3);
+  EXPECT_EQ(after.blocks_read, before.blocks_read);  // no whole record
+  EXPECT_EQ(after.ranges_read - before.ranges_read, 3);
+  // One of three layers: about a third of each record.
+  EXPECT_LT(static_cast<uint64_t>(after.bytes_read - before.bytes_read), 3 * record_bytes / 2);
+  EXPECT_EQ(store.counters().disk_reads, 3);
+  EXPECT_EQ(store.counters().host_hits, 1);
+  EXPECT_EQ(store.counters().host_blocks, 1);  // nothing pulled back into RAM
+
+  // Damage layer 2 of block 2 in the segment file: found by its bytes.
+  const std::vector<uint8_t> record = segments.read(2);
+  const std::vector<LayerPart> parts =
+      decode_layer_table(record.data(), record.size(), record.size());
+  const std::string path = segments.directory() + "/segment-000001.vseg";
+  const std::vector<uint8_t> file = testing::read_file(path);
+  const auto layer_begin = record.begin() + static_cast<std::ptrdiff_t>(parts[2].offset);
+  const auto found = std::search(file.begin(), file.end(), layer_begin,
+                                 layer_begin + static_cast<std::ptrdiff_t>(parts[2].size));
+  ASSERT_NE(found, file.end());
+  const uint64_t at = static_cast<uint64_t>(found - file.begin()) + parts[2].size / 2;
+  {
+    FILE* handle = std::fopen(path.c_str(), "r+b");
+    ASSERT_NE(handle, nullptr);
+    ASSERT_EQ(std::fseek(handle, static_cast<long>(at), SEEK_SET), 0);
+    const int byte = std::fgetc(handle);
+    ASSERT_EQ(std::fseek(handle, static_cast<long>(at), SEEK_SET), 0);
+    std::fputc(byte ^ 0x5A, handle);
+    std::fclose(handle);
+  }
+  EXPECT_THROW(store.fetch(2, {2}), CorruptBlockError);
+  EXPECT_FALSE(segments.contains(2));  // the whole record's checksum confirmed it
+  const std::vector<LayerKv> others = store.fetch(2, {0, 1, 3});
+  EXPECT_EQ(others.size(), 3u);
 }
 
 TEST(TieredBlockStore, LongStreamStaysWithinEveryBudget) {
