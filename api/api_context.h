@@ -24,6 +24,9 @@ struct ApiContext {
   service::JsonLog& log;
   std::atomic<bool> draining{false};      // shutting down: refuse new work with 503
   std::atomic<int> answers_in_flight{0};  // queued or running answers (shutdown waits)
+  // Answers that ended but whose last events are still being written to their client
+  // (shutdown waits for these too: stopping the I/O would cut them off).
+  std::atomic<int> answers_writing{0};
 };
 
 }  // namespace vigil::api

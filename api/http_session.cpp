@@ -4,6 +4,7 @@
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
+#include <functional>
 #include <random>
 
 #include "api/api_error.h"
@@ -75,6 +76,7 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
   }
 
   ~HttpSession() {
+    release_final_writes();
     context_.metrics.connections_open.add(-1);
     if (exchange_) exchange_->cancel.store(true);
     if (!upload_path_.empty()) std::remove(upload_path_.c_str());
@@ -290,6 +292,7 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
   // and discarded until it closes (or the timeout), so that it gets our response rather than
   // a reset.
   void do_close() {
+    release_final_writes();
     if (closed_) return;
     closed_ = true;
     beast::error_code ignored;
@@ -420,17 +423,37 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
           },
           exchange->cancel);
       record_answer(context_.metrics, usage);
-      net::post(stream_.get_executor(),
-                [self, usage, text = std::move(text)] { self->on_answer_done(usage, text); });
+      post_final_write(
+          [self, usage, text = std::move(text)] { self->on_answer_done(usage, text); });
     } catch (const service::EngineError& e) {
       context_.metrics.errors.add(1);
-      post_error(api_error_of(e));
+      const ApiError error = api_error_of(e);
+      post_final_write([self, error] { self->on_answer_error(error); });
     } catch (const std::exception& e) {
       context_.metrics.errors.add(1);
       context_.log.error("answer.failed", {{"error", e.what()}});
-      post_error(ApiError(500, "internal_error", e.what()));
+      const ApiError error(500, "internal_error", e.what());
+      post_final_write([self, error] { self->on_answer_error(error); });
     }
     context_.answers_in_flight.fetch_sub(1);
+  }
+
+  // A worker: the answer's last events go to the strand, and shutdown waits (answers_writing)
+  // until they are written or the connection is gone. Counted before the answer stops
+  // counting as in flight, so a shutdown never sees neither.
+  void post_final_write(std::function<void()> write) {
+    context_.answers_writing.fetch_add(1);
+    net::post(stream_.get_executor(), [self = shared_from_this(), write = std::move(write)] {
+      ++self->final_writes_;
+      write();
+      if (self->closed_) self->release_final_writes();
+    });
+  }
+
+  // Strand: the final writes are out (the connection closes after them) or never will be.
+  void release_final_writes() {
+    context_.answers_writing.fetch_sub(final_writes_);
+    final_writes_ = 0;
   }
 
   void post_error(const ApiError& error) {
@@ -532,6 +555,7 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
 
   void abort_connection() {
     closed_ = true;
+    release_final_writes();
     raw_queue_.clear();
     if (exchange_) exchange_->cancel.store(true);
     beast::error_code ignored;
@@ -557,6 +581,7 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
             self->exchange_->cancel.store(true);
             self->exchange_->finished = true;
             self->closed_ = true;
+            self->release_final_writes();
             self->context_.log.info("answer.client_gone", {{"id", self->exchange_->id}});
           }
         });
@@ -580,6 +605,7 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
   bool writing_ = false;
   bool finishing_ = false;
   bool closed_ = false;
+  int final_writes_ = 0;  // answers_writing counted for this connection
   bool background_reading_ = false;
   std::array<char, 4096> scratch_{};
 };

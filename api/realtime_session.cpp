@@ -3,6 +3,7 @@
 #include <chrono>
 #include <cmath>
 #include <deque>
+#include <functional>
 
 #include "api/api_error.h"
 #include "api/chat_format.h"
@@ -40,7 +41,10 @@ class RealtimeSession : public std::enable_shared_from_this<RealtimeSession> {
     context_.metrics.connections_open.add(1);
   }
 
-  ~RealtimeSession() { context_.metrics.connections_open.add(-1); }
+  ~RealtimeSession() {
+    release_final_writes();
+    context_.metrics.connections_open.add(-1);
+  }
 
   void run(http::request<http::empty_body> request) {
     websocket::stream_base::timeout timeouts{};
@@ -112,6 +116,7 @@ class RealtimeSession : public std::enable_shared_from_this<RealtimeSession> {
   // The socket is done: cancel the answer, end the pushed video, forget the session (off the
   // strand: stopping ingestion joins the decoder).
   void end_session() {
+    release_final_writes();
     if (ended_) return;
     ended_ = true;
     closing_ = true;
@@ -486,15 +491,34 @@ class RealtimeSession : public std::enable_shared_from_this<RealtimeSession> {
           },
           response->cancel);
       record_answer(context_.metrics, usage);
-      net::post(executor, [self, response, usage] { self->on_done(response, usage, ""); });
+      post_final_write([self, response, usage] { self->on_done(response, usage, ""); });
     } catch (const std::exception& e) {
       context_.metrics.errors.add(1);
       const std::string message = e.what();
-      net::post(executor, [self, response, message] {
-        self->on_done(response, service::AnswerUsage{}, message);
-      });
+      post_final_write(
+          [self, response, message] { self->on_done(response, service::AnswerUsage{}, message); });
     }
     context_.answers_in_flight.fetch_sub(1);
+  }
+
+  // A worker: response.done goes to the strand, and shutdown waits (answers_writing) until the
+  // events queued with it are written or the session is gone. Counted before the answer stops
+  // counting as in flight, so a shutdown never sees neither.
+  void post_final_write(std::function<void()> write) {
+    context_.answers_writing.fetch_add(1);
+    net::post(ws_.get_executor(), [self = shared_from_this(), write = std::move(write)] {
+      ++self->final_writes_;
+      write();
+      if (self->closing_ || (!self->writing_ && self->queue_.empty())) {
+        self->release_final_writes();
+      }
+    });
+  }
+
+  // Strand: what was queued is written, or never will be.
+  void release_final_writes() {
+    context_.answers_writing.fetch_sub(final_writes_);
+    final_writes_ = 0;
   }
 
   void on_delta(const std::shared_ptr<RealtimeResponse>& response, const std::string& delta) {
@@ -601,7 +625,8 @@ class RealtimeSession : public std::enable_shared_from_this<RealtimeSession> {
                       [self = shared_from_this()](beast::error_code) { self->end_session(); });
       return;
     }
-    if (!queue_.empty()) do_write();
+    if (!queue_.empty()) return do_write();
+    release_final_writes();
   }
 
   void drop_slow_reader() {
@@ -646,6 +671,7 @@ class RealtimeSession : public std::enable_shared_from_this<RealtimeSession> {
   int64_t bytes_pushed_ = 0;
   std::shared_ptr<RealtimeResponse> response_;
   std::deque<std::string> queue_;
+  int final_writes_ = 0;  // answers_writing counted for this session
   bool writing_ = false;
   bool closing_ = false;
   bool close_sent_ = false;

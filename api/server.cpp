@@ -84,9 +84,10 @@ void run_server(ApiContext& context, const std::function<void(int port)>& on_lis
   const auto deadline_holder =
       std::make_shared<std::chrono::steady_clock::time_point>(std::chrono::steady_clock::now());
   std::function<void()> poll_drained = [&] {
-    if (context.answers_in_flight.load() <= 0 ||
+    if ((context.answers_in_flight.load() <= 0 && context.answers_writing.load() <= 0) ||
         std::chrono::steady_clock::now() >= *deadline_holder) {
-      context.log.info("server.drained", {{"answers_in_flight", context.answers_in_flight.load()}});
+      context.log.info("server.drained", {{"answers_in_flight", context.answers_in_flight.load()},
+                                          {"answers_writing", context.answers_writing.load()}});
       io.stop();
       return;
     }
