@@ -5,13 +5,12 @@
 namespace vigil::service {
 namespace {
 
-// Mirrors one session's ingestion into the registry and the metrics.
+// Mirrors one session's ingestion into the registry (the engine counts it in the metrics).
 class RegistryObserver final : public IngestObserver {
  public:
-  RegistryObserver(SessionRegistry& registry, ServiceMetrics& metrics, JsonLog& log, std::string id,
+  RegistryObserver(SessionRegistry& registry, JsonLog& log, std::string id,
                    SessionManager::FramesListener on_frames, std::function<void()> on_ended)
       : registry_(registry),
-        metrics_(metrics),
         log_(log),
         id_(std::move(id)),
         on_frames_(std::move(on_frames)),
@@ -22,10 +21,6 @@ class RegistryObserver final : public IngestObserver {
   }
 
   void on_progress(const IngestProgress& progress) override {
-    if (progress.tokens_dropped > tokens_dropped_) {
-      metrics_.tokens_dropped.add(static_cast<double>(progress.tokens_dropped - tokens_dropped_));
-      tokens_dropped_ = progress.tokens_dropped;
-    }
     registry_.update(id_, [&](SessionInfo& info) { copy(progress, info); });
   }
 
@@ -49,12 +44,10 @@ class RegistryObserver final : public IngestObserver {
   }
 
   SessionRegistry& registry_;
-  ServiceMetrics& metrics_;
   JsonLog& log_;
   const std::string id_;
   const SessionManager::FramesListener on_frames_;
   const std::function<void()> on_ended_;  // after the registry shows the end
-  int64_t tokens_dropped_ = 0;
 };
 
 }  // namespace
@@ -72,9 +65,9 @@ void SessionManager::start(const SessionInfo& info, decoder::MediaSource source,
   request.frames_per_second = config_.sample_frames_per_second;
   request.decode_threads = config_.decode_threads;
   try {
-    engine_.start_ingest(request, std::make_shared<RegistryObserver>(
-                                      registry_, metrics_, log_, info.id, std::move(on_frames),
-                                      [this, id = info.id] { notify_ingested(id); }));
+    engine_.start_ingest(
+        request, std::make_shared<RegistryObserver>(registry_, log_, info.id, std::move(on_frames),
+                                                    [this, id = info.id] { notify_ingested(id); }));
   } catch (...) {
     registry_.remove(info.id);
     publish_counts();

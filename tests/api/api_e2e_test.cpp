@@ -715,6 +715,7 @@ TEST_F(VideoModelServer, SceneChangeAlertsComeAtTheCutOnlyWhenAskedFor) {
 }
 
 TEST_F(VideoModelServer, ChatTimeWindowsSeeOnlyTheirFrames) {
+  const double dropped_before = metric("vigil_tokens_dropped_total");
   const HttpResult created =
       curl("-H 'Content-Type: video/mp2t' --data-binary @" + shell_quote(dir_->file("cut.ts")) +
            " " + shell_quote(base() + "/v1/files"));
@@ -729,6 +730,11 @@ TEST_F(VideoModelServer, ChatTimeWindowsSeeOnlyTheirFrames) {
   }
   ASSERT_EQ(info["status"], "ready") << info.dump();
   ASSERT_GE(info["frames_ingested"].get<int>(), 11) << info.dump();
+  // Every token of every frame is kept or counted as dropped, once. The fixture's frames have
+  // 3 x 3 tokens: 70-pixel images of 14-pixel patches, pooled to ceil(5 / 2) per side.
+  EXPECT_EQ(metric("vigil_tokens_dropped_total") - dropped_before,
+            info["frames_ingested"].get<int>() * 9 - info["tokens_kept"].get<int>())
+      << info.dump();
 
   const json whole = chat({{"url", "vigil://files/" + id}});
   ASSERT_EQ(whole["http_status"], 200) << whole.dump();
