@@ -102,11 +102,16 @@ torch::Tensor SiglipVisionTower::forward(const torch::Tensor& pixel_values) cons
   torch::NoGradGuard no_grad;
   const int64_t hidden = config_.hidden_size;
   // As transformers: the pixels are cast to the weights' dtype before the convolution.
-  torch::Tensor x = torch::conv2d(pixel_values.to(device_, dtype_), patch_weight_, patch_bias_,
-                                  /*stride=*/config_.patch_size)
-                        .flatten(2)
-                        .transpose(1, 2);  // [F, P, hidden]
-  x = x + position_embedding_.unsqueeze(0);
+  const torch::Tensor patches =
+      torch::conv2d(pixel_values.to(device_, dtype_), patch_weight_, patch_bias_,
+                    /*stride=*/config_.patch_size)
+          .flatten(2)
+          .transpose(1, 2);  // [F, P, hidden], a transposed view of [F, hidden, P]
+  // The residual stream is made contiguous here, in the position embedding's add: left in the
+  // convolution's transposed layout, every later add would keep that layout, and every layer
+  // norm and projection would copy or stride through it (measured: docs/optimisation-notes.md).
+  torch::Tensor x = torch::empty(patches.sizes(), patches.options());
+  torch::add_out(x, patches, position_embedding_.unsqueeze(0));
   for (const Layer& layer : layers_) {
     x = x + attention(layer, torch::layer_norm(x, {hidden}, layer.norm1_weight, layer.norm1_bias,
                                                config_.layer_norm_eps));
