@@ -35,7 +35,10 @@ the load exceeds RSS after warm-up by more than --max-rss-growth (default 10%).
 Run from the repository root (the media go to /tmp/vigil-loadbench, never into the tree):
   /usr/bin/python3 bench/realtime_load_bench.py --vigil build/service/vigil
   /usr/bin/python3 bench/realtime_load_bench.py --sessions 4 --duration 30   # smoke run
-Needs Debian's python3-websockets and the ffmpeg CLI.
+Needs python3-websockets (Debian's 10.4, or a newer one) and an ffmpeg CLI with libx264
+(--ffmpeg), or a transport stream made ahead with --media (the GPU machine has neither
+libx264 nor network: bench/gpu_load_bench.py --prepare makes one here, tools/gpu_check.sh
+carries it).
 """
 import argparse
 import asyncio
@@ -56,6 +59,11 @@ from pathlib import Path
 
 import websockets
 
+# websockets 14 made its new asyncio client the default `connect`, which names the upgrade
+# request's headers additional_headers; Debian's 10.4 (the one carried to the GPU machine)
+# names them extra_headers. Both clients have the close_code / close_reason used here.
+HEADERS_ARGUMENT = ("additional_headers"
+                    if int(websockets.__version__.split(".")[0]) >= 14 else "extra_headers")
 REPO = Path(__file__).resolve().parent.parent
 DEFAULT_MODEL = REPO / "tests/fixtures/llava_ov_tiny"
 DEFAULT_VIDEO = "/usr/share/doc/opencv-doc/examples/data/vtest.avi"
@@ -83,6 +91,13 @@ def parse_args():
     p.add_argument("--server-arg", action="append", default=[],
                    help="extra `vigil serve` flag (repeat), e.g. --server-arg=--workers=2")
     p.add_argument("--video", default=DEFAULT_VIDEO, help="source clip, looped")
+    p.add_argument("--ffmpeg", default="ffmpeg",
+                   help="ffmpeg CLI that makes the pushed media (needs libx264 for mpegts)")
+    p.add_argument("--media", help="push this file (MPEG-TS, H.264 without B-frames, or with "
+                   "--format jpeg a folder of frame_*.jpg) instead of making one from --video; "
+                   "it must hold at least --duration x --fps frames")
+    p.add_argument("--media-dir", default=str(MEDIA_DIR),
+                   help="where made media, the server log and its data go")
     p.add_argument("--max-tokens", type=int, default=32, help="max_output_tokens per answer")
     p.add_argument("--warmup", type=float, default=30, help="seconds before RSS is the baseline")
     p.add_argument("--max-rss-growth", type=float, default=0.10,
@@ -93,24 +108,41 @@ def parse_args():
 
 
 # ---- media ---------------------------------------------------------------------------------
+def loop_command(ffmpeg, video, seconds, fps):
+    """The ffmpeg command line (without output) that loops `video` for `seconds` at `fps`."""
+    return [ffmpeg, "-v", "error", "-y", "-stream_loop", "-1", "-i", video,
+            "-t", str(seconds), "-vf", f"fps={fps:g}", "-pix_fmt", "yuv420p"]
+
+
+def make_transport_stream(ffmpeg, video, seconds, fps, path):
+    """Writes `path`: `video` looped for `seconds` at `fps` as MPEG-TS, H.264 without B-frames
+    and a keyframe every 10 frames (a live camera's stream)."""
+    part = f"{path}.part{os.getpid()}"  # benches running side by side each make one
+    subprocess.run(loop_command(ffmpeg, video, seconds, fps) +
+                   ["-c:v", "libx264", "-preset", "veryfast", "-g", "10", "-bf", "0",
+                    "-f", "mpegts", part], check=True)
+    os.replace(part, path)
+
+
 def prepare_media(args):
     """The pushed video as one chunk per frame: MPEG-TS byte runs (each starting with the
-    tables the muxer repeats before every frame) or JPEG pictures. Made once per settings."""
+    tables the muxer repeats before every frame) or JPEG pictures. Made once per settings,
+    or read from --media."""
+    if args.media:
+        if args.format == "mpegts":
+            return split_mpegts(Path(args.media).read_bytes())
+        return [f.read_bytes() for f in sorted(Path(args.media).glob("frame_*.jpg"))]
     seconds = int(args.duration + args.warmup + 60)
-    MEDIA_DIR.mkdir(parents=True, exist_ok=True)
+    media_dir = Path(args.media_dir)
+    media_dir.mkdir(parents=True, exist_ok=True)
     name = f"loop_{Path(args.video).stem}_{seconds}s_{args.fps:g}fps"
-    loop = ["ffmpeg", "-v", "error", "-y", "-stream_loop", "-1", "-i", args.video,
-            "-t", str(seconds), "-vf", f"fps={args.fps:g}", "-pix_fmt", "yuv420p"]
+    loop = loop_command(args.ffmpeg, args.video, seconds, args.fps)
     if args.format == "mpegts":
-        path = MEDIA_DIR / f"{name}.ts"
+        path = media_dir / f"{name}.ts"
         if not path.exists():
-            # H.264 without B-frames, a keyframe every 10 frames: a live camera's stream.
-            part = f"{path}.part{os.getpid()}"  # benches running side by side each make one
-            subprocess.run(loop + ["-c:v", "libx264", "-preset", "veryfast", "-g", "10",
-                                   "-bf", "0", "-f", "mpegts", part], check=True)
-            os.replace(part, path)
+            make_transport_stream(args.ffmpeg, args.video, seconds, args.fps, path)
         return split_mpegts(path.read_bytes())
-    folder = MEDIA_DIR / f"{name}_jpeg"
+    folder = media_dir / f"{name}_jpeg"
     if not folder.exists():
         part = Path(f"{folder}.part{os.getpid()}")
         part.mkdir(exist_ok=True)
@@ -216,8 +248,8 @@ class Session:
 
     async def connect(self):
         self.ws = await websockets.connect(
-            self.bench.ws_url, extra_headers={"Authorization": f"Bearer {self.bench.args.api_key}"},
-            max_size=None)
+            self.bench.ws_url, max_size=None,
+            **{HEADERS_ARGUMENT: {"Authorization": f"Bearer {self.bench.args.api_key}"}})
         created = json.loads(await self.ws.recv())
         if created.get("type") != "session.created":
             raise RuntimeError(f"expected session.created, got {created}")
@@ -355,7 +387,7 @@ class Bench:
         # Chunks (frames of pushed video) per sampled frame: the server samples 1 frame/s.
         self.fps_per_sample = args.fps
         self.chunks = None
-        self.log_path = MEDIA_DIR / f"server-{os.getpid()}.log"
+        self.log_path = Path(args.media_dir) / f"server-{os.getpid()}.log"
 
     def error(self, kind, detail, at_close=None):
         """Counts an error; at_close (default: whether the sessions are being closed) also
@@ -372,7 +404,8 @@ class Bench:
     # ---- the server ------------------------------------------------------------------------
     def start_server(self):
         args = self.args
-        self.data_dir = MEDIA_DIR / f"data-{os.getpid()}"
+        Path(args.media_dir).mkdir(parents=True, exist_ok=True)
+        self.data_dir = Path(args.media_dir) / f"data-{os.getpid()}"
         command = [args.vigil, "serve", "--model", args.model, "--port", "0",
                    "--data-dir", str(self.data_dir), "--api-keys", args.api_key,
                    "--max-streams", str(max(16, args.sessions)),
@@ -479,6 +512,9 @@ class Bench:
     async def run(self):
         args = self.args
         self.chunks = prepare_media(args)
+        if len(self.chunks) < args.duration * args.fps:
+            raise SystemExit(f"realtime_load_bench: the media hold {len(self.chunks)} frames, "
+                             f"fewer than --duration x --fps = {args.duration * args.fps:g}")
         if self.base_url is None:
             self.start_server()
         self.http_get("/health/ready")
@@ -687,8 +723,21 @@ def print_table(s):
         print(f"error {kind}: {example}", file=sys.stderr)
 
 
+def raise_open_file_limit():
+    """Each session holds a socket, and the client may run many: lift the soft limit on open
+    files to the hard one (1024 is the usual soft default)."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    target = 65536 if hard == resource.RLIM_INFINITY else hard
+    if soft != resource.RLIM_INFINITY and soft < target:
+        try:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
+        except (ValueError, OSError):
+            pass
+
+
 def main():
     args = parse_args()
+    raise_open_file_limit()
     bench = Bench(args)
     try:
         asyncio.run(bench.run())

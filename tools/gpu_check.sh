@@ -18,6 +18,14 @@
 #    answer  bench/answer_bench.cpp (time to first token after 1 h and 10 h of stream, GPU
 #            memory per stream, our full-context path) vs bench/answer_bench_transformers.py
 #            (full-context recompute up to the longest prompt that fits), same 7B checkpoint;
+#    load    bench/gpu_load_bench.py (issue 6): one `vigil serve` on a random LLaVA-OneVision-7B
+#            checkpoint ($VIGIL_LOAD_CHECKPOINT, default /tmp/llava-ov-7b-random), realtime
+#            sessions 1/8/32/64 (ingest frames/s, time to first token), then archived ingestion
+#            frames/s at a measured token drop; load_bench.md and .json; media in .gpu/load;
+#    tests   the unit tests whose CUDA branches a CPU machine skips, on the card: memory_tests
+#            (quantizer bounds on CUDA), stream_memory_tests (the retrieval index with its keys
+#            on the card, within and beyond its GPU budget; tiers), siglip_encoder_tests (the
+#            device preprocessor, the encoder); built with tests on in build-gpu-tests/;
 #    decode  bench/decode_bench.py: vigil at 1, 2, 4, 8, 16 workers against the peers present
 #            there (the carried static ffmpeg CLI, .gpu/ffmpeg-cli-5.1.9-static.gz; OpenCV from
 #            pip, with its own bundled FFmpeg; PyAV is not installed there and is skipped).
@@ -108,6 +116,23 @@ if has vision; then
     tee "$out/vision_profile.txt" || status=$?
   rm -f "$out/vision_trace.json"
 fi
+if has tests; then
+  echo "== unit tests with CUDA branches, on the card"
+  test_args=("${cmake_args[@]/-DVIGIL_BUILD_TESTS=OFF/-DVIGIL_BUILD_TESTS=ON}")
+  if cmake -S . -B build-gpu-tests "${test_args[@]}" -DVIGIL_BUILD_BENCH=OFF \
+      >"$out/tests-build.txt" 2>&1 &&
+    cmake --build build-gpu-tests -j "$jobs" --target memory_tests stream_memory_tests \
+      siglip_encoder_tests >>"$out/tests-build.txt" 2>&1; then
+    rm -f "$out/tests-build.txt"
+    for binary in memory/memory_tests memory/stream_memory_tests vision/siglip_encoder_tests; do
+      build-gpu-tests/tests/$binary --gtest_brief=1 2>&1 | tee -a "$out/gpu_tests.txt" |
+        tail -4 || status=$?
+    done
+  else
+    tail -30 "$out/tests-build.txt"
+    status=1
+  fi
+fi
 if has llm || has answer; then
   checkpoint=${VIGIL_LLM_CHECKPOINT:-/tmp/qwen2-7b-random}
   [[ -f $checkpoint/config.json ]] ||
@@ -133,6 +158,33 @@ if has memory; then
     status=$?
   build-gpu/bench/vigil_memory_bench --blocks 3600,36000 2>&1 | tee "$out/memory_bench.txt" ||
     status=$?
+fi
+if has load; then
+  # Issue 6: one `vigil serve` (CUDA bf16) on a random LLaVA-OneVision-7B checkpoint; realtime
+  # sessions 1/8/32/64 (bench/realtime_load_bench.py --url), then archived ingestion frames/s
+  # and its measured token drop (bench/gpu_load_bench.py; load_bench.md / .json in $OUT).
+  # Its media and Qwen's tokenizer come made in .gpu/load (no libx264 here):
+  #   bench/gpu_load_bench.py --prepare .gpu/load; Debian's python3-websockets in .gpu/debs.
+  # VIGIL_LOAD_SESSIONS, VIGIL_LOAD_DURATION and VIGIL_LOAD_BENCH_ARGS adjust it.
+  echo "== load benchmark: realtime sessions and archived ingestion, LLaVA-OneVision-7B shapes"
+  load_checkpoint=${VIGIL_LOAD_CHECKPOINT:-/tmp/llava-ov-7b-random}
+  if [[ ! -f .gpu/load/qwen-tokenizer.json.xz ]]; then
+    echo "no .gpu/load: run bench/gpu_load_bench.py --prepare .gpu/load first"; status=1
+  else
+    [[ -f $load_checkpoint/config.json ]] ||
+      timeout 400 python3 tools/make_random_checkpoint.py --model llava-onevision-7b \
+        --tokenizer .gpu/load/qwen-tokenizer.json.xz --out "$load_checkpoint" 2>&1 |
+      grep -v Warning || status=$?
+    echo "   checkpoint ready at $((SECONDS - started)) s"
+    load_budget=$((budget - (SECONDS - started) - 20))
+    [[ -f $load_checkpoint/config.json ]] &&
+      PYTHONPATH=/opt/deps/usr/lib/python3/dist-packages${PYTHONPATH:+:$PYTHONPATH} \
+        PYTHONUNBUFFERED=1 timeout $((load_budget + 90)) python3 bench/gpu_load_bench.py \
+        --vigil build-gpu/service/vigil --model "$load_checkpoint" --device cuda --dtype bf16 \
+        --sessions "${VIGIL_LOAD_SESSIONS:-1,8,32,64}" --duration "${VIGIL_LOAD_DURATION:-45}" \
+        --media-dir .gpu/load --time-budget "$load_budget" --out "$out" \
+        ${VIGIL_LOAD_BENCH_ARGS:-} || status=$?
+  fi
 fi
 if ! has decode; then
   echo "== gpu_check done in $((SECONDS - started)) s (exit ${status:-0})"
