@@ -124,8 +124,13 @@ class RealtimeSession : public std::enable_shared_from_this<RealtimeSession> {
     if (push_) push_->close();
     if (pictures_) pictures_->close();
     if (!session_id_.empty()) {
-      net::post(control_,
-                [context = &context_, id = session_id_] { context->sessions.remove(id); });
+      net::post(control_, [context = &context_, id = session_id_] {
+        try {
+          context->sessions.remove(id);
+        } catch (const std::exception& e) {  // a control thread must not end the process
+          context->log.error("realtime.remove_failed", {{"session", id}, {"error", e.what()}});
+        }
+      });
     }
     context_.log.info("realtime.closed", {{"session", session_id_}});
   }

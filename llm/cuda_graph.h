@@ -14,10 +14,12 @@ class CudaGraph {
   // True when this build can capture CUDA graphs.
   static bool available();
 
-  // Runs `work` twice on a side stream (warm-up: lazy initialisation, allocator growth), then
-  // `reset` (to undo the warm-up's effects on state the work advances), then captures one run
-  // of `work`, which must only enqueue device work with fixed shapes and addresses: no host
-  // synchronisation. Tensors it allocates live in the graph's private memory pool.
+  // Runs `work` twice on a stream of its own (warm-up: lazy initialisation, allocator growth),
+  // then `reset` (to undo the warm-up's effects on state the work advances), then captures one
+  // run of `work`, which must only enqueue device work with fixed shapes and addresses: no
+  // host synchronisation. Tensors it allocates live in the graph's private memory pool. The
+  // capture is local to the calling thread: other threads may use the device meanwhile. An
+  // exception from `work` ends the capture and leaves the constructor.
   CudaGraph(const std::function<void()>& work, const std::function<void()>& reset);
   ~CudaGraph();
   CudaGraph(const CudaGraph&) = delete;

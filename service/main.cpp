@@ -15,6 +15,7 @@ extern "C" {
 #include "service/commands.h"
 #include "service/model_commands.h"
 #include "service/shared_library.h"
+#include "service/terminate_report.h"
 
 namespace {
 
@@ -45,6 +46,7 @@ int run_model_command(const std::string& command, const std::vector<std::string>
 }  // namespace
 
 int main(int argc, char** argv) {
+  vigil::service::install_terminate_report();
   std::vector<std::string> args(argv + 1, argv + argc);
   if (args.empty() || args[0] == "--help" || args[0] == "-h" || args[0] == "help") {
     std::cout << vigil::service::kUsage;
