@@ -1,6 +1,7 @@
 // vigil_llm_bench --model DIR [--device cuda|cpu] [--dtype bf16|f16|f32]
 //                 [--prefill 1024,8192,32768] [--context 4096] [--batches 1,16] [--steps 64]
-//                 [--iterations 3]
+//                 [--iterations 3] [--attention default|flash|cudnn|efficient|math]
+//                 [--profile TRACE.json]
 // The Qwen2 decoder's speed on a checkpoint (for the issue: random weights of Qwen2-7B's
 // shapes from tools/make_random_checkpoint.py):
 //   prefill  tokens/s of one forward over --prefill random ids on an empty cache, logits of
@@ -12,12 +13,18 @@
 // with peak GPU memory, the card's measured copy bandwidth and the batch-1 bound it gives
 // (bytes of weights read per token over that bandwidth). Prints a markdown table and one JSON
 // line per row. Compare: bench/llm_bench_transformers.py on the same card and checkpoint.
+// --attention restricts the fused attention libtorch may choose to one backend (a prompt's
+// causal attention is where long prefills spend their time). --batches 0 skips decoding.
+// --profile writes a Chrome trace of one more prefill at the last --prefill length (torch's
+// legacy profiler, CPU times: run with CUDA_LAUNCH_BLOCKING=1 so that each operation's time is
+// its kernel's; tools/summarize_trace.py sums it per operation).
 #include <torch/torch.h>
 
 #ifdef VIGIL_WITH_CUDA
 #include <c10/cuda/CUDACachingAllocator.h>
 #include <c10/cuda/CUDAFunctions.h>
 #endif
+#include <torch/csrc/autograd/profiler.h>
 
 #include <chrono>
 #include <cstdio>
@@ -32,6 +39,7 @@
 #include "llm/kv_cache.h"
 #include "llm/qwen2_config.h"
 #include "llm/qwen2_model.h"
+#include "llm/torch_compat.h"
 
 namespace {
 
@@ -47,6 +55,8 @@ struct Options {
   std::vector<int64_t> batches = {1, 16};
   int64_t steps = 64;
   int iterations = 3;
+  std::string attention = "default";
+  std::string profile;
 };
 
 Options parse(int argc, char** argv) {
@@ -70,6 +80,10 @@ Options parse(int argc, char** argv) {
       options.steps = std::stoll(value);
     } else if (flag == "--iterations") {
       options.iterations = std::stoi(value);
+    } else if (flag == "--attention") {
+      options.attention = value;
+    } else if (flag == "--profile") {
+      options.profile = value;
     } else {
       throw std::invalid_argument("unknown flag " + flag);
     }
@@ -163,6 +177,7 @@ int main(int argc, char** argv) {
                                     : options.dtype == "f16" ? torch::kFloat16
                                                              : torch::kFloat32;
     torch::NoGradGuard no_grad;
+    llm::compat::restrict_attention_backend(options.attention);
     const auto load_start = Clock::now();
     const llm::Checkpoint checkpoint = llm::Checkpoint::open(options.model);
     const llm::Qwen2Config config =
@@ -203,26 +218,35 @@ int main(int argc, char** argv) {
       for (int i = 0; i < options.iterations; ++i) prefill();
       synchronize(device);
       const double seconds = seconds_since(start) / options.iterations;
-      report({"prefill", "forward", 1, length, static_cast<double>(length) / seconds,
-              peak_gib(device)});
+      report({"prefill", "forward (attention: " + options.attention + ")", 1, length,
+              static_cast<double>(length) / seconds, peak_gib(device)});
+      if (!options.profile.empty() && length == options.prefill.back()) {
+        torch::autograd::profiler::RecordProfile trace(options.profile);
+        prefill();
+        synchronize(device);
+      }
     }
+    const bool decode = !(options.batches.size() == 1 && options.batches[0] == 0);
+    const std::vector<int64_t> batches = decode ? options.batches : std::vector<int64_t>{};
 
     // Decode: every row holds the same --context-token context (prefilled once).
     llm::ContiguousKvCache context(static_cast<int>(layers));
-    model->forward(model->embed(random_ids(config, options.context, device)),
-                   torch::arange(options.context), context);
+    if (decode) {
+      model->forward(model->embed(random_ids(config, options.context, device)),
+                     torch::arange(options.context), context);
+    }
     const int64_t capacity = (options.context + 3 * options.steps + 64 + 63) / 64 * 64;
     double graph_vs_eager = 0;
-    for (const int64_t batch : options.batches) {
+    for (const int64_t batch : batches) {
       for (const bool graph : {true, false}) {
-        if (!graph && batch != options.batches.front()) continue;  // eager: first batch only
+        if (!graph && batch != batches.front()) continue;  // eager: first batch only
         if (graph && !(device.is_cuda() && llm::CudaGraph::available())) continue;
         reset_peak_memory(device);
         llm::BatchDecoder decoder(*model, batch, capacity, graph);
         for (int64_t row = 0; row < batch; ++row) decoder.assign(row, context);
         torch::Tensor ids = random_ids(config, batch, device);
         torch::Tensor logits = decoder.step(ids);  // warm-up (and capture)
-        if (graph && batch == options.batches.front() && decoder.uses_cuda_graph()) {
+        if (graph && batch == batches.front() && decoder.uses_cuda_graph()) {
           // The captured step must compute what the eager one does.
           llm::BatchDecoder eager(*model, batch, capacity, false);
           for (int64_t row = 0; row < batch; ++row) eager.assign(row, context);
@@ -240,7 +264,7 @@ int main(int argc, char** argv) {
                 peak_gib(device)});
       }
     }
-    {
+    if (decode) {
       // One token at a time through Qwen2Model::forward on a ContiguousKvCache (a copy of the
       // context): the path of `vigil logits --generate` and of Generator off CUDA.
       llm::ContiguousKvCache cache(static_cast<int>(layers));

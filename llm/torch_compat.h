@@ -5,6 +5,8 @@
 
 #include <limits>
 #include <optional>
+#include <stdexcept>
+#include <string>
 
 // True when the libtorch being compiled against is at least major.minor.
 #define VIGIL_TORCH_AT_LEAST(major, minor) \
@@ -70,6 +72,29 @@ inline torch::Tensor rms_norm(const torch::Tensor& x, const torch::Tensor& weigh
 #else
   const torch::Tensor x32 = x.to(torch::kFloat32);
   return weight * (x32 * torch::rsqrt(x32.pow(2).mean(-1, true) + eps)).to(x.scalar_type());
+#endif
+}
+
+// Restricts the fused attention that scaled_dot_product_attention may pick on CUDA to one
+// backend ("flash", "cudnn", "efficient" or "math"; "default" leaves libtorch's choice), for
+// benchmarks that compare them. Throws std::invalid_argument for another name, or for a
+// backend this libtorch cannot select (1.13 has no fused kernels; cuDNN's needs >= 2.3). A
+// call a backend cannot serve then fails loudly instead of silently taking another path.
+inline void restrict_attention_backend(const std::string& backend) {
+  if (backend == "default") return;
+#if VIGIL_TORCH_AT_LEAST(2, 3)
+  if (backend != "flash" && backend != "cudnn" && backend != "efficient" && backend != "math") {
+    throw std::invalid_argument("unknown attention backend " + backend +
+                                " (flash, cudnn, efficient, math or default)");
+  }
+  at::Context& context = at::globalContext();
+  context.setSDPUseFlash(backend == "flash");
+  context.setSDPUseCuDNN(backend == "cudnn");
+  context.setSDPUseMemEfficient(backend == "efficient");
+  context.setSDPUseMath(backend == "math");
+#else
+  throw std::invalid_argument("attention backend " + backend +
+                              " cannot be selected with libtorch " TORCH_VERSION);
 #endif
 }
 
