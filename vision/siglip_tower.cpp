@@ -67,8 +67,19 @@ std::unique_ptr<SiglipVisionTower> SiglipVisionTower::load(const llm::Checkpoint
   return tower;
 }
 
-torch::Tensor SiglipVisionTower::activation(const torch::Tensor& x) const {
-  return config_.hidden_act == "gelu" ? torch::gelu(x) : torch::gelu(x, "tanh");
+torch::Tensor SiglipVisionTower::mlp_hidden(const Layer& layer, const torch::Tensor& h) const {
+  const bool tanh = config_.hidden_act != "gelu";
+  if (tanh && h.is_cuda()) {
+    // One cuBLASLt call with the bias and GELU-tanh in its epilogue: the [F·P, inner]
+    // activations are written once instead of being read and written again by a separate GELU
+    // (CPU's version of this call computes the exact GELU, so the CPU keeps the two steps).
+    const torch::Tensor rows = h.reshape({-1, h.size(-1)});
+    return at::_addmm_activation(layer.fc1_bias, rows, layer.fc1_weight.t(), /*beta=*/1,
+                                 /*alpha=*/1, /*use_gelu=*/true)
+        .view({h.size(0), h.size(1), -1});
+  }
+  const torch::Tensor up = torch::linear(h, layer.fc1_weight, layer.fc1_bias);
+  return tanh ? torch::gelu(up, "tanh") : torch::gelu(up);
 }
 
 torch::Tensor SiglipVisionTower::attention(const Layer& layer, const torch::Tensor& x) const {
@@ -117,8 +128,7 @@ torch::Tensor SiglipVisionTower::forward(const torch::Tensor& pixel_values) cons
                                                config_.layer_norm_eps));
     const torch::Tensor h = torch::layer_norm(x, {hidden}, layer.norm2_weight, layer.norm2_bias,
                                               config_.layer_norm_eps);
-    x = x + torch::linear(activation(torch::linear(h, layer.fc1_weight, layer.fc1_bias)),
-                          layer.fc2_weight, layer.fc2_bias);
+    x = x + torch::linear(mlp_hidden(layer, h), layer.fc2_weight, layer.fc2_bias);
   }
   return x;
 }

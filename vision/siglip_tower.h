@@ -52,7 +52,8 @@ class SiglipVisionTower {
   };
   SiglipVisionTower(SiglipVisionConfig config, torch::Device device, torch::ScalarType dtype);
   torch::Tensor attention(const Layer& layer, const torch::Tensor& x) const;
-  torch::Tensor activation(const torch::Tensor& x) const;
+  // activation(fc1(h)) for h [F, P, hidden]: [F, P, intermediate].
+  torch::Tensor mlp_hidden(const Layer& layer, const torch::Tensor& h) const;
 
   SiglipVisionConfig config_;
   torch::Device device_;
