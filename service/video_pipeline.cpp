@@ -1,5 +1,8 @@
 #include "service/video_pipeline.h"
 
+#include <ATen/record_function.h>
+
+#include <optional>
 #include <stdexcept>
 #include <utility>
 
@@ -121,7 +124,16 @@ IngestStep VideoPipeline::ingest(VideoStream& stream,
   IngestStep step;
   if (frames.empty()) return step;
   torch::NoGradGuard no_grad;
+  // The stages appear under these names in a profiler's trace (bench/ingest_bench.cpp).
+  std::optional<at::RecordFunction> stage;
+  const auto begin_stage = [&stage](const char* name) {
+    stage.reset();
+    stage.emplace(at::RecordScope::USER_SCOPE);
+    if (stage->isActive()) stage->before(name);
+  };
+  begin_stage("vigil::ingest.encode_frames");
   const vision::VideoTokens video = model_.vision_encoder().encode_frames(frames);
+  begin_stage("vigil::ingest.token_drop");
   const std::vector<vision::FrameTokenDrop> drops = stream.token_drop_.apply(video.tokens);
 
   std::vector<memory::FrameInfo> kept_frames;
@@ -149,8 +161,10 @@ IngestStep VideoPipeline::ingest(VideoStream& stream,
     const llm::Qwen2Model& language = model_.language_model();
     memory::StreamingKvCache& encoder = stream.memory().encoder();
     const torch::Tensor embeddings = torch::cat(kept_tokens, 0).to(language.dtype());
+    begin_stage("vigil::ingest.llm_forward");
     language.forward(embeddings, encoder.frame_positions(kept_frames).to(language.device()),
                      encoder);
+    begin_stage("vigil::ingest.commit_frames");
     stream.memory().commit_frames(kept_frames);
     stream.blocks_ += static_cast<int64_t>(kept_frames.size());
   }
@@ -158,6 +172,7 @@ IngestStep VideoPipeline::ingest(VideoStream& stream,
   stream.last_time_ = times_seconds.back() + frame_seconds;
   // Frames that kept nothing are shown by the last block before them, for time windows.
   stream.memory().cover_until(stream.last_time_);
+  stage.reset();
   return step;
 }
 

@@ -22,6 +22,9 @@
 #            checkpoint ($VIGIL_LOAD_CHECKPOINT, default /tmp/llava-ov-7b-random), realtime
 #            sessions 1/8/32/64 (ingest frames/s, time to first token), then archived ingestion
 #            frames/s at a measured token drop; load_bench.md and .json; media in .gpu/load;
+#    ingest  bench/ingest_bench.cpp: frames/s of VideoPipeline::ingest on the same random
+#            LLaVA-OneVision-7B checkpoint (1 and 8 streams, 1 and 8 frames per step), and a
+#            profile of its stages; VIGIL_INGEST_BENCH_ARGS replaces its arguments;
 #    tests   the unit tests whose CUDA branches a CPU machine skips, on the card: memory_tests
 #            (quantizer bounds on CUDA), stream_memory_tests (the retrieval index with its keys
 #            on the card, within and beyond its GPU budget; tiers), siglip_encoder_tests (the
@@ -93,7 +96,8 @@ cmake -S . -B build-gpu "${cmake_args[@]}" >"$out/cmake-configure.txt" 2>&1 ||
 rm -f "$out/cmake-configure.txt"
 # VIGIL_GPU_TARGETS narrows the build to what the chosen sections run.
 cmake --build build-gpu -j "$jobs" --target ${VIGIL_GPU_TARGETS:-vigil vigil_loop_video \
-  vigil_vision_bench vigil_memory_bench vigil_kv_quant_bench vigil_llm_bench vigil_answer_bench}
+  vigil_vision_bench vigil_memory_bench vigil_kv_quant_bench vigil_llm_bench vigil_answer_bench \
+  vigil_ingest_bench}
 echo "   built in $((SECONDS - started)) s"
 nvidia-smi --query-gpu=name,memory.total --format=csv,noheader || true
 has() { [[ ",$sections," == *",$1,"* ]]; }
@@ -121,10 +125,11 @@ if has tests; then
   test_args=("${cmake_args[@]/-DVIGIL_BUILD_TESTS=OFF/-DVIGIL_BUILD_TESTS=ON}")
   if cmake -S . -B build-gpu-tests "${test_args[@]}" -DVIGIL_BUILD_BENCH=OFF \
       >"$out/tests-build.txt" 2>&1 &&
-    cmake --build build-gpu-tests -j "$jobs" --target memory_tests stream_memory_tests \
+    cmake --build build-gpu-tests -j "$jobs" --target memory_tests stream_memory_tests model_tests \
       siglip_encoder_tests >>"$out/tests-build.txt" 2>&1; then
     rm -f "$out/tests-build.txt"
-    for binary in memory/memory_tests memory/stream_memory_tests vision/siglip_encoder_tests; do
+    for binary in memory/memory_tests memory/stream_memory_tests vision/siglip_encoder_tests \
+      model/model_tests; do
       build-gpu-tests/tests/$binary --gtest_brief=1 2>&1 | tee -a "$out/gpu_tests.txt" |
         tail -4 || status=$?
     done
@@ -159,6 +164,27 @@ if has memory; then
   build-gpu/bench/vigil_memory_bench --blocks 3600,36000 2>&1 | tee "$out/memory_bench.txt" ||
     status=$?
 fi
+if has ingest || has load; then
+  load_checkpoint=${VIGIL_LOAD_CHECKPOINT:-/tmp/llava-ov-7b-random}
+  if [[ ! -f $load_checkpoint/config.json && -f .gpu/load/qwen-tokenizer.json.xz ]]; then
+    timeout 400 python3 tools/make_random_checkpoint.py --model llava-onevision-7b \
+      --tokenizer .gpu/load/qwen-tokenizer.json.xz --out "$load_checkpoint" 2>&1 |
+      grep -v Warning || status=$?
+  fi
+fi
+if has ingest; then
+  echo "== ingest benchmark: VideoPipeline::ingest, LLaVA-OneVision-7B shapes, service defaults"
+  build-gpu/bench/vigil_ingest_bench --model "$load_checkpoint" --device cuda --dtype bf16 \
+    ${VIGIL_INGEST_BENCH_ARGS:---frames 240 --steps 1,8 --streams 1,8} 2>&1 |
+    tee "$out/ingest_bench.txt" || status=$?
+  echo "-- where the time goes: one profiled pass of 32 frames (CUDA_LAUNCH_BLOCKING=1)"
+  CUDA_LAUNCH_BLOCKING=1 build-gpu/bench/vigil_ingest_bench --model "$load_checkpoint" \
+    --device cuda --dtype bf16 --frames 32 --steps 8 --streams 1 \
+    --profile "$out/ingest_trace.json" >/dev/null 2>&1 &&
+    python3 tools/summarize_trace.py "$out/ingest_trace.json" --top 40 |
+    tee "$out/ingest_profile.txt" || status=$?
+  rm -f "$out/ingest_trace.json"
+fi
 if has load; then
   # Issue 6: one `vigil serve` (CUDA bf16) on a random LLaVA-OneVision-7B checkpoint; realtime
   # sessions 1/8/32/64 (bench/realtime_load_bench.py --url), then archived ingestion frames/s
@@ -167,14 +193,9 @@ if has load; then
   #   bench/gpu_load_bench.py --prepare .gpu/load; Debian's python3-websockets in .gpu/debs.
   # VIGIL_LOAD_SESSIONS, VIGIL_LOAD_DURATION and VIGIL_LOAD_BENCH_ARGS adjust it.
   echo "== load benchmark: realtime sessions and archived ingestion, LLaVA-OneVision-7B shapes"
-  load_checkpoint=${VIGIL_LOAD_CHECKPOINT:-/tmp/llava-ov-7b-random}
   if [[ ! -f .gpu/load/qwen-tokenizer.json.xz ]]; then
     echo "no .gpu/load: run bench/gpu_load_bench.py --prepare .gpu/load first"; status=1
   else
-    [[ -f $load_checkpoint/config.json ]] ||
-      timeout 400 python3 tools/make_random_checkpoint.py --model llava-onevision-7b \
-        --tokenizer .gpu/load/qwen-tokenizer.json.xz --out "$load_checkpoint" 2>&1 |
-      grep -v Warning || status=$?
     echo "   checkpoint ready at $((SECONDS - started)) s"
     load_budget=$((budget - (SECONDS - started) - 20))
     [[ -f $load_checkpoint/config.json ]] &&

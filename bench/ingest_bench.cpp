@@ -1,0 +1,231 @@
+// vigil_ingest_bench --model DIR [--device cuda|cpu] [--dtype bf16|f16|f32] [--frames 240]
+//                    [--steps 1,8] [--streams 1,8] [--size 768x576] [--profile TRACE.json]
+// Frames/s of video ingestion as the service runs it (VideoPipeline::ingest: vision encoder,
+// Differential Token Drop, the LLM's forward over the kept tokens into the stream's memory,
+// blocks committed to the tiers and the index), with the service's default memory settings
+// (window 15,000 tokens, GPU cache 1 GiB, host tier 8 GiB at 4 bits, no disk). Each of
+// --streams threads ingests its own stream of --frames synthetic frames (a box over 18% of
+// the picture flips between white and black on a fixed noise background: about 80% of the
+// tokens drop; 416 frames of 36 tokens fill the window), --steps frames per ingest call (the
+// service: 1 for live streams, frames_per_step = 8 for archives). Prints a markdown table and
+// one JSON line per row. --profile writes a Chrome trace of 32 frames ingested after
+// --frames of them into one stream, at the last step size (torch's legacy profiler, CPU
+// times: run with CUDA_LAUNCH_BLOCKING=1 so that each operation's time is its kernel's; the
+// pipeline's stages appear as vigil::ingest.* scopes; tools/summarize_trace.py sums them).
+#include <torch/csrc/autograd/profiler.h>
+#include <torch/torch.h>
+
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <iostream>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "bench/bench_util.h"
+#include "llm/chat_template.h"
+#include "llm/checkpoint.h"
+#include "llm/tokenizer.h"
+#include "service/video_pipeline.h"
+#include "vision/llava_onevision_model.h"
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+using namespace vigil;
+
+struct Options {
+  std::string model;
+  std::string device = "cuda";
+  std::string dtype = "bf16";
+  int64_t frames = 240;
+  std::vector<int64_t> steps = {1, 8};
+  std::vector<int64_t> streams = {1, 8};
+  int width = 768;
+  int height = 576;
+  std::string profile;
+};
+
+Options parse(int argc, char** argv) {
+  Options options;
+  for (int i = 1; i + 1 < argc; i += 2) {
+    const std::string flag = argv[i];
+    const std::string value = argv[i + 1];
+    if (flag == "--model") {
+      options.model = value;
+    } else if (flag == "--device") {
+      options.device = value;
+    } else if (flag == "--dtype") {
+      options.dtype = value;
+    } else if (flag == "--frames") {
+      options.frames = std::stoll(value);
+    } else if (flag == "--steps") {
+      options.steps = bench::parse_list(value);
+    } else if (flag == "--streams") {
+      options.streams = bench::parse_list(value);
+    } else if (flag == "--size") {
+      const size_t x = value.find('x');
+      if (x == std::string::npos) throw std::invalid_argument("--size is WxH");
+      options.width = std::stoi(value.substr(0, x));
+      options.height = std::stoi(value.substr(x + 1));
+    } else if (flag == "--profile") {
+      options.profile = value;
+    } else {
+      throw std::invalid_argument("unknown flag " + flag);
+    }
+  }
+  if (options.model.empty()) throw std::invalid_argument("--model DIR is required");
+  if (options.frames < 1) throw std::invalid_argument("--frames must be >= 1");
+  return options;
+}
+
+// The two frames of the synthetic video, shown in turn: a fixed noise background with a box
+// over the middle 6 x 6 of the 14 x 14 pooled token grid (18.4% of the tokens) that is white in
+// one and black in the other, as bench/gpu_load_bench.py's archive clip: about 80% of the
+// tokens drop.
+std::vector<std::vector<uint8_t>> make_frames(const Options& options) {
+  torch::manual_seed(7);
+  const torch::Tensor background = torch::randint(256, {options.height, options.width, 3},
+                                                  torch::TensorOptions().dtype(torch::kUInt8));
+  std::vector<std::vector<uint8_t>> frames;
+  const int64_t top = options.height * 4 / 14, bottom = options.height * 10 / 14;
+  const int64_t left = options.width * 4 / 14, right = options.width * 10 / 14;
+  for (const int value : {255, 0}) {
+    torch::Tensor frame = background.clone();
+    frame.narrow(0, top, bottom - top).narrow(1, left, right - left).fill_(value);
+    frames.emplace_back(frame.data_ptr<uint8_t>(), frame.data_ptr<uint8_t>() + frame.numel());
+  }
+  return frames;
+}
+
+struct Result {
+  int64_t frames = 0;
+  int64_t tokens_in = 0;
+  int64_t tokens_kept = 0;
+};
+
+// Ingests frames first .. first + count - 1 of the video into stream, `step` frames per call.
+Result ingest(const service::VideoPipeline& pipeline, service::VideoStream& stream,
+              const std::vector<std::vector<uint8_t>>& frames, const Options& options, int64_t step,
+              int64_t first, int64_t count) {
+  Result result;
+  for (int64_t start = first; start < first + count; start += step) {
+    std::vector<vision::RgbImageView> views;
+    std::vector<double> times;
+    for (int64_t f = start; f < std::min(first + count, start + step); ++f) {
+      const std::vector<uint8_t>& frame = frames[static_cast<size_t>(f) % frames.size()];
+      views.push_back({frame.data(), {options.width, options.height}});
+      times.push_back(static_cast<double>(f));
+    }
+    const service::IngestStep done = pipeline.ingest(stream, views, times, 1.0);
+    result.frames += done.frames;
+    result.tokens_in += done.tokens_in;
+    result.tokens_kept += done.tokens_kept;
+  }
+  return result;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  try {
+    const Options options = parse(argc, argv);
+    const torch::Device device(options.device == "cuda" ? torch::kCUDA : torch::kCPU);
+    const torch::ScalarType dtype = options.dtype == "bf16"  ? torch::kBFloat16
+                                    : options.dtype == "f16" ? torch::kFloat16
+                                                             : torch::kFloat32;
+    torch::NoGradGuard no_grad;
+    const auto load_start = Clock::now();
+    const llm::Checkpoint checkpoint = llm::Checkpoint::open(options.model);
+    const auto model = vision::LlavaOnevisionModel::load(checkpoint, device, dtype);
+    const llm::Tokenizer tokenizer = llm::Tokenizer::load(options.model + "/tokenizer.json");
+    const llm::ChatTemplate chat_template = llm::ChatTemplate::load_or_builtin(
+        options.model, llm::BuiltinChatTemplate::kLlavaOnevision);
+    std::fprintf(stderr, "loaded %s in %.1f s\n", options.model.c_str(),
+                 std::chrono::duration<double>(Clock::now() - load_start).count());
+
+    // The service's defaults (service/service_config.h).
+    service::VideoPipelineConfig config;
+    config.token_drop.enabled = true;
+    config.token_drop.threshold = 0.5;
+    config.memory.streaming.window_tokens = 15000;
+    config.memory.answer.recent_tokens = 3136;
+    config.memory.tiers.gpu_bytes = int64_t{1} << 30;
+    config.memory.tiers.host_bytes = int64_t{8} << 30;
+    config.memory.tiers.quantize = true;
+    config.memory.tiers.quantization.key_bits = 4;
+    config.memory.tiers.quantization.value_bits = 4;
+    const service::VideoPipeline pipeline(*model, tokenizer, chat_template, config);
+    const std::vector<std::vector<uint8_t>> frames = make_frames(options);
+
+    {
+      const auto warm_up = pipeline.open_stream(nullptr);
+      ingest(pipeline, *warm_up, frames, options, options.steps.back(), 0, 16);
+    }
+    if (device.is_cuda()) torch::cuda::synchronize();
+    std::printf("| streams | frames per step | frames | seconds | frames/s | token drop |\n");
+    std::printf("|---|---|---|---|---|---|\n");
+    for (const int64_t streams : options.streams) {
+      for (const int64_t step : options.steps) {
+        std::vector<Result> results(static_cast<size_t>(streams));
+        std::vector<std::string> errors(static_cast<size_t>(streams));
+        const auto start = Clock::now();
+        std::vector<std::thread> threads;
+        for (int64_t s = 0; s < streams; ++s) {
+          threads.emplace_back([&, s] {
+            try {
+              torch::NoGradGuard thread_no_grad;
+              const auto stream = pipeline.open_stream(nullptr);
+              results[static_cast<size_t>(s)] =
+                  ingest(pipeline, *stream, frames, options, step, 0, options.frames);
+            } catch (const std::exception& e) {
+              errors[static_cast<size_t>(s)] = e.what();
+            }
+          });
+        }
+        for (std::thread& thread : threads) thread.join();
+        if (device.is_cuda()) torch::cuda::synchronize();
+        const double seconds = std::chrono::duration<double>(Clock::now() - start).count();
+        Result total;
+        for (size_t s = 0; s < results.size(); ++s) {
+          if (!errors[s].empty())
+            throw std::runtime_error("stream " + std::to_string(s) + ": " + errors[s]);
+          total.frames += results[s].frames;
+          total.tokens_in += results[s].tokens_in;
+          total.tokens_kept += results[s].tokens_kept;
+        }
+        const double drop = 1.0 - static_cast<double>(total.tokens_kept) /
+                                      static_cast<double>(std::max<int64_t>(1, total.tokens_in));
+        std::printf("| %lld | %lld | %lld | %.2f | %.1f | %.4f |\n",
+                    static_cast<long long>(streams), static_cast<long long>(step),
+                    static_cast<long long>(total.frames), seconds,
+                    static_cast<double>(total.frames) / seconds, drop);
+        std::cout << nlohmann::json{{"streams", streams},
+                                    {"frames_per_step", step},
+                                    {"frames", total.frames},
+                                    {"seconds", seconds},
+                                    {"frames_per_second", total.frames / seconds},
+                                    {"token_drop", drop},
+                                    {"device", options.device},
+                                    {"torch", TORCH_VERSION}}
+                         .dump()
+                  << std::endl;
+      }
+    }
+    if (!options.profile.empty()) {
+      // 32 frames after --frames of them, when the window has filled (if it does).
+      const auto stream = pipeline.open_stream(nullptr);
+      ingest(pipeline, *stream, frames, options, options.steps.back(), 0, options.frames);
+      if (device.is_cuda()) torch::cuda::synchronize();
+      torch::autograd::profiler::RecordProfile trace(options.profile);
+      ingest(pipeline, *stream, frames, options, options.steps.back(), options.frames, 32);
+      if (device.is_cuda()) torch::cuda::synchronize();
+    }
+    return 0;
+  } catch (const std::exception& error) {
+    std::cerr << "vigil_ingest_bench: " << error.what() << "\n";
+    return 1;
+  }
+}
