@@ -23,7 +23,7 @@
 #            sessions 1/8/32/64 (ingest frames/s, time to first token), then archived ingestion
 #            frames/s at a measured token drop; load_bench.md and .json; media in .gpu/load;
 #    ingest  bench/ingest_bench.cpp: frames/s of VideoPipeline::ingest on the same random
-#            LLaVA-OneVision-7B checkpoint (1 and 8 streams, 1 and 8 frames per step), and a
+#            LLaVA-OneVision-7B checkpoint (1 and 4 streams, 1 and 8 frames per step), and a
 #            profile of its stages; VIGIL_INGEST_BENCH_ARGS replaces its arguments;
 #    tests   the unit tests whose CUDA branches a CPU machine skips, on the card: memory_tests
 #            (quantizer bounds on CUDA), stream_memory_tests (the retrieval index with its keys
@@ -175,11 +175,11 @@ fi
 if has ingest; then
   echo "== ingest benchmark: VideoPipeline::ingest, LLaVA-OneVision-7B shapes, service defaults"
   build-gpu/bench/vigil_ingest_bench --model "$load_checkpoint" --device cuda --dtype bf16 \
-    ${VIGIL_INGEST_BENCH_ARGS:---frames 240 --steps 1,8 --streams 1,8} 2>&1 |
+    ${VIGIL_INGEST_BENCH_ARGS:---frames 448 --steps 1,8 --streams 1,4} 2>&1 |
     tee "$out/ingest_bench.txt" || status=$?
-  echo "-- where the time goes: one profiled pass of 32 frames (CUDA_LAUNCH_BLOCKING=1)"
+  echo "-- where the time goes: 32 frames profiled after 448, a full window (CUDA_LAUNCH_BLOCKING=1)"
   CUDA_LAUNCH_BLOCKING=1 build-gpu/bench/vigil_ingest_bench --model "$load_checkpoint" \
-    --device cuda --dtype bf16 --frames 32 --steps 8 --streams 1 \
+    --device cuda --dtype bf16 --frames 448 --steps 8 --streams 1 \
     --profile "$out/ingest_trace.json" >/dev/null 2>&1 &&
     python3 tools/summarize_trace.py "$out/ingest_trace.json" --top 40 |
     tee "$out/ingest_profile.txt" || status=$?
