@@ -12,7 +12,16 @@ StreamMemory::StreamMemory(SinkKv sinks, AttentionShape shape, StreamMemoryConfi
       store_(config_.tiers, device, dtype, std::move(disk)) {}
 
 void StreamMemory::commit_frames(const std::vector<FrameInfo>& frames) {
-  for (const KvBlock& block : encoder_.commit_frames(frames)) {
+  std::vector<KvBlock> blocks = encoder_.commit_frames(frames);
+  if (blocks.empty()) return;
+  // The store and the index keep the summary keys on the host: one copy for all the blocks
+  // (each copy to the host waits for the device).
+  std::vector<torch::Tensor> summaries;
+  for (const KvBlock& block : blocks) summaries.push_back(block.summary_keys);
+  const std::vector<torch::Tensor> host = torch::stack(summaries, 0).to(torch::kCPU).unbind(0);
+  for (size_t i = 0; i < blocks.size(); ++i) {
+    KvBlock& block = blocks[i];
+    block.summary_keys = host[i];
     store_.put(block);
     index_.add(block.index, block.summary_keys, block.start_seconds, block.end_seconds);
   }

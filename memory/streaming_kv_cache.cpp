@@ -17,6 +17,19 @@ int64_t StreamingKvCache::window_span() const {
   return span;
 }
 
+const torch::Tensor& StreamingKvCache::window_positions() const {
+  if (!window_positions_.defined()) {
+    std::vector<torch::Tensor> parts = {sinks_.positions(torch::kCPU)};
+    int64_t first = sinks_.tokens();
+    for (const KvBlock& block : window_) {
+      parts.push_back(block_positions(config_.layout, block.token_offsets, first, torch::kCPU));
+      first += block_span(config_.layout, block.tokens(), block.frame_tokens);
+    }
+    window_positions_ = torch::cat(parts, 0).to(sinks_.keys.front().device());
+  }
+  return window_positions_;
+}
+
 int64_t StreamingKvCache::next_position() const {
   return sinks_.tokens() + window_span();
 }
@@ -42,16 +55,12 @@ void StreamingKvCache::append(int layer, const torch::Tensor& keys, const torch:
 
 llm::KvView StreamingKvCache::view(int layer) const {
   const size_t l = static_cast<size_t>(layer);
-  const torch::Device device = sinks_.keys[l].device();
   std::vector<torch::Tensor> keys = {sinks_.keys[l]};
   std::vector<torch::Tensor> values = {sinks_.values[l]};
-  std::vector<torch::Tensor> positions = {sinks_.positions(device)};
-  int64_t first = sinks_.tokens();
+  std::vector<torch::Tensor> positions = {window_positions()};
   for (const KvBlock& block : window_) {
     keys.push_back(block.keys[l]);
     values.push_back(block.values[l]);
-    positions.push_back(block_positions(config_.layout, block.token_offsets, first, device));
-    first += block_span(config_.layout, block.tokens(), block.frame_tokens);
   }
   const Held& held = held_.at(l);
   keys.insert(keys.end(), held.keys.begin(), held.keys.end());
@@ -109,6 +118,7 @@ std::vector<KvBlock> StreamingKvCache::commit_frames(const std::vector<FrameInfo
   }
   for (size_t layer = 0; layer < keys.size(); ++layer) assert(keys[layer].size(1) == offset);
   for (Held& held : held_) held = Held{};
+  window_positions_ = torch::Tensor();  // the window changes
   while (window_.size() > 1 && window_tokens_ > config_.window_tokens) {
     window_tokens_ -= window_.front().tokens();
     window_.pop_front();

@@ -84,12 +84,18 @@ class StreamingKvCache final : public llm::KvCache {
     int64_t tokens = 0;
   };
   int64_t window_span() const;
+  // Positions of the sinks' and the window's tokens, int64 on the sinks' device: made on the
+  // host once per window (the blocks' token offsets live there) and copied to the device once,
+  // then shared by every layer's view. Per block and layer, each view cost a device copy that
+  // waited for the device (measured: docs/optimisation-notes.md).
+  const torch::Tensor& window_positions() const;
 
   SinkKv sinks_;
   StreamingConfig config_;
   std::deque<KvBlock> window_;
   int64_t window_tokens_ = 0;
-  std::vector<Held> held_;  // per layer
+  std::vector<Held> held_;                  // per layer
+  mutable torch::Tensor window_positions_;  // undefined until asked for after a change
   StreamingCounters counters_;
 };
 
