@@ -87,7 +87,9 @@ void StreamingKvCache::truncate(int64_t length) {
 }
 
 std::vector<KvBlock> StreamingKvCache::commit_frames(const std::vector<FrameInfo>& frames) {
-  std::vector<torch::Tensor> keys, values;  // per layer, all held tokens
+  // Per layer, all held tokens in one new tensor (the held chunks are views of the model's
+  // projections, which must not be kept alive); the blocks' keys and values are views of it.
+  std::vector<torch::Tensor> keys, values;
   for (const Held& held : held_) {
     keys.push_back(torch::cat(held.keys, 1));
     values.push_back(torch::cat(held.values, 1));
@@ -104,8 +106,8 @@ std::vector<KvBlock> StreamingKvCache::commit_frames(const std::vector<FrameInfo
     const int64_t tokens = block.tokens();
     assert(tokens >= 1);
     for (size_t layer = 0; layer < keys.size(); ++layer) {
-      block.keys.push_back(keys[layer].narrow(1, offset, tokens).contiguous());
-      block.values.push_back(values[layer].narrow(1, offset, tokens).contiguous());
+      block.keys.push_back(keys[layer].narrow(1, offset, tokens));
+      block.values.push_back(values[layer].narrow(1, offset, tokens));
     }
     compute_summary_keys(block);
     assert(window_.empty() || block.index > window_.back().index);
