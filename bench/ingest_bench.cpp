@@ -1,12 +1,12 @@
 // vigil_ingest_bench --model DIR [--device cuda|cpu] [--dtype bf16|f16|f32] [--frames 240]
-//                    [--steps 1,8] [--streams 1,8] [--size 768x576] [--profile TRACE.json]
+//                    [--steps 1,8] [--streams 1,8] [--size 854x480] [--profile TRACE.json]
 // Frames/s of video ingestion as the service runs it (VideoPipeline::ingest: vision encoder,
 // Differential Token Drop, the LLM's forward over the kept tokens into the stream's memory,
 // blocks committed to the tiers and the index), with the service's default memory settings
 // (window 15,000 tokens, GPU cache 1 GiB, host tier 8 GiB at 4 bits, no disk). Each of
 // --streams threads ingests its own stream of --frames synthetic frames (a box over 18% of
-// the picture flips between white and black on a fixed noise background: about 80% of the
-// tokens drop; 416 frames of 36 tokens fill the window), --steps frames per ingest call (the
+// the picture flips between white and black on static colour bars: about 80% of the tokens
+// drop; 416 frames of 36 tokens fill the window), --steps frames per ingest call (the
 // service: 1 for live streams, frames_per_step = 8 for archives). Prints a markdown table and
 // one JSON line per row. --profile writes a Chrome trace of 32 frames ingested after
 // --frames of them into one stream, at the last step size (torch's legacy profiler, CPU
@@ -43,8 +43,8 @@ struct Options {
   int64_t frames = 240;
   std::vector<int64_t> steps = {1, 8};
   std::vector<int64_t> streams = {1, 8};
-  int width = 768;
-  int height = 576;
+  int width = 854;
+  int height = 480;
   std::string profile;
 };
 
@@ -81,17 +81,21 @@ Options parse(int argc, char** argv) {
   return options;
 }
 
-// The two frames of the synthetic video, shown in turn: a fixed noise background with a box
-// over the middle 6 x 6 of the 14 x 14 pooled token grid (18.4% of the tokens) that is white in
-// one and black in the other, as bench/gpu_load_bench.py's archive clip: about 80% of the
-// tokens drop.
+// The two frames of the synthetic video, shown in turn: seven static colour bars with a box
+// over pixels 112..266 of the 384 the model sees, in both directions (about the middle 6 x 6
+// of the 14 x 14 pooled tokens, 18.4%), white in one frame and black in the other, as
+// bench/gpu_load_bench.py's archive clip (82% of the random 7B model's tokens dropped there).
 std::vector<std::vector<uint8_t>> make_frames(const Options& options) {
-  torch::manual_seed(7);
-  const torch::Tensor background = torch::randint(256, {options.height, options.width, 3},
-                                                  torch::TensorOptions().dtype(torch::kUInt8));
+  const uint8_t bars[7][3] = {{191, 191, 191}, {191, 191, 0}, {0, 191, 191}, {0, 191, 0},
+                              {191, 0, 191},   {191, 0, 0},   {0, 0, 191}};
+  torch::Tensor background = torch::empty({options.height, options.width, 3}, torch::kUInt8);
+  for (int64_t x = 0; x < options.width; ++x) {
+    const uint8_t* colour = bars[x * 7 / options.width];
+    for (int c = 0; c < 3; ++c) background.select(1, x).select(1, c).fill_(colour[c]);
+  }
+  const int64_t top = options.height * 112 / 384, bottom = options.height * 266 / 384;
+  const int64_t left = options.width * 112 / 384, right = options.width * 266 / 384;
   std::vector<std::vector<uint8_t>> frames;
-  const int64_t top = options.height * 4 / 14, bottom = options.height * 10 / 14;
-  const int64_t left = options.width * 4 / 14, right = options.width * 10 / 14;
   for (const int value : {255, 0}) {
     torch::Tensor frame = background.clone();
     frame.narrow(0, top, bottom - top).narrow(1, left, right - left).fill_(value);
