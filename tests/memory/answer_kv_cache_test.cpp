@@ -352,5 +352,38 @@ TEST(StreamingKvCache, TheWindowKeepsTheNewestBlocksWithinItsTokensAndRepacksPos
   EXPECT_EQ(cache.counters().blocks_left_window, 4);
 }
 
+TEST(StreamingKvCache, FrameGapPositionsFollowTheWindowAsBlocksLeaveIt) {
+  // Frames of 6 tokens keeping offsets {1, 4} (2 tokens, span 6) under the frame-gaps layout;
+  // the window holds 4 tokens (2 blocks). Each view's positions are the sinks', then each
+  // window block's from its span's first position plus its offsets, then the held tokens'.
+  constexpr int64_t kKvHeads = 1, kHeadDim = 4;
+  SinkKv sinks;
+  sinks.keys.push_back(torch::randn({kKvHeads, 3, kHeadDim}));
+  sinks.values.push_back(torch::randn({kKvHeads, 3, kHeadDim}));
+  StreamingKvCache cache(std::move(sinks), {/*window_tokens=*/4, PositionLayout::kFrameGaps});
+  for (int64_t f = 0; f < 5; ++f) {
+    const std::vector<FrameInfo> frame = {
+        {f, static_cast<double>(f), static_cast<double>(f + 1), 6, torch::tensor({1, 4})}};
+    const torch::Tensor positions = cache.frame_positions(frame);
+    const int64_t first = cache.next_position();
+    EXPECT_TRUE(torch::equal(positions, torch::tensor({first + 1, first + 4})));
+    cache.append(0, torch::randn({kKvHeads, 2, kHeadDim}), torch::randn({kKvHeads, 2, kHeadDim}),
+                 positions);
+    std::vector<int64_t> expected = {0, 1, 2};
+    for (size_t b = 0; b < cache.window().size(); ++b) {
+      const int64_t start = 3 + 6 * static_cast<int64_t>(b);
+      expected.insert(expected.end(), {start + 1, start + 4});
+    }
+    expected.insert(expected.end(), {first + 1, first + 4});
+    // Asked twice (as every layer asks): the same positions.
+    EXPECT_TRUE(torch::equal(cache.view(0).positions, torch::tensor(expected))) << "frame " << f;
+    EXPECT_TRUE(torch::equal(cache.view(0).positions, torch::tensor(expected))) << "frame " << f;
+    cache.commit_frames(frame);
+  }
+  EXPECT_EQ(cache.window().size(), 2u);
+  EXPECT_EQ(cache.window().front().index, 3);
+  EXPECT_TRUE(torch::equal(cache.view(0).positions, torch::tensor({0, 1, 2, 4, 7, 10, 13})));
+}
+
 }  // namespace
 }  // namespace vigil::memory
