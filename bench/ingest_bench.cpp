@@ -1,5 +1,6 @@
 // vigil_ingest_bench --model DIR [--device cuda|cpu] [--dtype bf16|f16|f32] [--frames 240]
 //                    [--steps 1,8] [--streams 1,8] [--size 854x480] [--profile TRACE.json]
+//                    [--stage-times 1]
 // Frames/s of video ingestion as the service runs it (VideoPipeline::ingest: vision encoder,
 // Differential Token Drop, the LLM's forward over the kept tokens into the stream's memory,
 // blocks committed to the tiers and the index), with the service's default memory settings
@@ -12,13 +13,19 @@
 // --frames of them into one stream, at the last step size (torch's legacy profiler, CPU
 // times: run with CUDA_LAUNCH_BLOCKING=1 so that each operation's time is its kernel's; the
 // pipeline's stages appear as vigil::ingest.* scopes; tools/summarize_trace.py sums them).
+// --stage-times 1: for each step size, 32 frames after --frames of them into one stream with
+// the device synchronised at every stage's start and end: milliseconds per step in each stage
+// (encode, token drop, LLM forward, commit), with launches as asynchronous as the service's.
+#include <ATen/record_function.h>
 #include <torch/csrc/autograd/profiler.h>
 #include <torch/torch.h>
 
 #include <atomic>
 #include <chrono>
 #include <cstdio>
+#include <cstring>
 #include <iostream>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <thread>
@@ -46,6 +53,7 @@ struct Options {
   int width = 854;
   int height = 480;
   std::string profile;
+  bool stage_times = false;
 };
 
 Options parse(int argc, char** argv) {
@@ -72,6 +80,8 @@ Options parse(int argc, char** argv) {
       options.height = std::stoi(value.substr(x + 1));
     } else if (flag == "--profile") {
       options.profile = value;
+    } else if (flag == "--stage-times") {
+      options.stage_times = value == "1";
     } else {
       throw std::invalid_argument("unknown flag " + flag);
     }
@@ -130,6 +140,53 @@ Result ingest(const service::VideoPipeline& pipeline, service::VideoStream& stre
   }
   return result;
 }
+
+// Wall time of VideoPipeline::ingest's stages (its vigil::ingest.* scopes), the device
+// synchronised at each stage's start and end so that a stage's time is its own work's.
+class StageTimer {
+ public:
+  explicit StageTimer(bool cuda) {
+    cuda_ = cuda;
+    totals().clear();
+    handle_ = at::addGlobalCallback(at::RecordFunctionCallback(&StageTimer::start, &StageTimer::end)
+                                        .scopes({at::RecordScope::USER_SCOPE}));
+  }
+  ~StageTimer() { at::removeCallback(handle_); }
+  StageTimer(const StageTimer&) = delete;
+  StageTimer& operator=(const StageTimer&) = delete;
+  // Milliseconds per stage name, summed over the calls made while this timer lived.
+  static std::map<std::string, double>& totals() {
+    static std::map<std::string, double> totals;
+    return totals;
+  }
+
+ private:
+  struct Started : at::ObserverContext {
+    Clock::time_point at;
+  };
+  static bool is_stage(const at::RecordFunction& fn) {
+    return std::strncmp(fn.name(), "vigil::ingest.", 14) == 0;
+  }
+  static void synchronize() {
+    if (cuda_) torch::cuda::synchronize();
+  }
+  static std::unique_ptr<at::ObserverContext> start(const at::RecordFunction& fn) {
+    if (!is_stage(fn)) return nullptr;
+    synchronize();
+    auto started = std::make_unique<Started>();
+    started->at = Clock::now();
+    return started;
+  }
+  static void end(const at::RecordFunction& fn, at::ObserverContext* context) {
+    if (context == nullptr) return;
+    synchronize();
+    totals()[fn.name()] +=
+        std::chrono::duration<double, std::milli>(Clock::now() - static_cast<Started*>(context)->at)
+            .count();
+  }
+  static inline bool cuda_ = false;
+  at::CallbackHandle handle_ = 0;
+};
 
 }  // namespace
 
@@ -216,6 +273,35 @@ int main(int argc, char** argv) {
                                     {"torch", TORCH_VERSION}}
                          .dump()
                   << std::endl;
+      }
+    }
+    if (options.stage_times) {
+      std::printf(
+          "\n| frames per step | ms per step: encode | token drop | LLM forward | commit "
+          "| all | frames/s |\n|---|---|---|---|---|---|---|\n");
+      for (const int64_t step : options.steps) {
+        const auto stream = pipeline.open_stream(nullptr);
+        ingest(pipeline, *stream, frames, options, step, 0, options.frames);
+        if (device.is_cuda()) torch::cuda::synchronize();
+        constexpr int64_t kTimed = 32;
+        const auto start = Clock::now();
+        {
+          const StageTimer timer(device.is_cuda());
+          ingest(pipeline, *stream, frames, options, step, options.frames, kTimed);
+        }
+        const double ms = std::chrono::duration<double, std::milli>(Clock::now() - start).count();
+        const double steps = static_cast<double>((kTimed + step - 1) / step);
+        std::map<std::string, double> per_step;
+        for (const auto& [name, total] : StageTimer::totals()) per_step[name] = total / steps;
+        std::printf("| %lld | %.2f | %.2f | %.2f | %.2f | %.2f | %.1f |\n",
+                    static_cast<long long>(step), per_step["vigil::ingest.encode_frames"],
+                    per_step["vigil::ingest.token_drop"], per_step["vigil::ingest.llm_forward"],
+                    per_step["vigil::ingest.commit_frames"], ms / steps,
+                    static_cast<double>(kTimed) / (ms / 1000.0));
+        nlohmann::json row = {{"stage_ms_per_step", per_step},
+                              {"frames_per_step", step},
+                              {"ms_per_step", ms / steps}};
+        std::cout << row.dump() << std::endl;
       }
     }
     if (!options.profile.empty()) {

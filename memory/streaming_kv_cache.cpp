@@ -1,12 +1,17 @@
 #include "memory/streaming_kv_cache.h"
 
+#include <algorithm>
 #include <cassert>
 
 namespace vigil::memory {
 
 StreamingKvCache::StreamingKvCache(SinkKv sinks, StreamingConfig config)
-    : sinks_(std::move(sinks)), config_(config), held_(static_cast<size_t>(sinks_.layers())) {
+    : sinks_(std::move(sinks)), config_(config), held_(static_cast<size_t>(sinks_.layers()), 0) {
   assert(sinks_.layers() >= 1 && sinks_.tokens() >= 1);
+  sink_keys_ = torch::stack(sinks_.keys, 0);
+  sink_values_ = torch::stack(sinks_.values, 0);
+  sink_positions_ = sinks_.positions(sink_keys_.device());
+  reserve(0);
 }
 
 int64_t StreamingKvCache::window_span() const {
@@ -17,17 +22,43 @@ int64_t StreamingKvCache::window_span() const {
   return span;
 }
 
-const torch::Tensor& StreamingKvCache::window_positions() const {
-  if (!window_positions_.defined()) {
-    std::vector<torch::Tensor> parts = {sinks_.positions(torch::kCPU)};
-    int64_t first = sinks_.tokens();
-    for (const KvBlock& block : window_) {
-      parts.push_back(block_positions(config_.layout, block.token_offsets, first, torch::kCPU));
-      first += block_span(config_.layout, block.tokens(), block.frame_tokens);
-    }
-    window_positions_ = torch::cat(parts, 0).to(sinks_.keys.front().device());
+int64_t StreamingKvCache::live_tokens() const {
+  return sinks_.tokens() + window_tokens_ + *std::max_element(held_.begin(), held_.end());
+}
+
+void StreamingKvCache::reserve(int64_t tokens) {
+  const int64_t live = live_tokens();
+  if (keys_.defined() && begin_ + live + tokens <= keys_.size(2)) return;
+  // Room to grow: doubling while the window is small, then a quarter of the window, so the live
+  // tokens move about once per quarter window of new tokens.
+  const int64_t needed = live + tokens;
+  const int64_t slack = std::max<int64_t>(64, config_.window_tokens / 4);
+  const int64_t capacity = needed + std::min(needed, slack);
+  std::vector<int64_t> shape = sink_keys_.sizes().vec();
+  shape[2] = capacity;
+  torch::Tensor keys = torch::empty(shape, sink_keys_.options());
+  torch::Tensor values = torch::empty(shape, sink_values_.options());
+  torch::Tensor positions = torch::empty({capacity}, sink_positions_.options());
+  if (keys_.defined()) {
+    keys.narrow(2, 0, live).copy_(keys_.narrow(2, begin_, live));
+    values.narrow(2, 0, live).copy_(values_.narrow(2, begin_, live));
+    positions.narrow(0, 0, live).copy_(positions_.narrow(0, begin_, live));
+  } else {
+    const int64_t sink_tokens = sinks_.tokens();
+    keys.narrow(2, 0, sink_tokens).copy_(sink_keys_);
+    values.narrow(2, 0, sink_tokens).copy_(sink_values_);
+    positions.narrow(0, 0, sink_tokens).copy_(sink_positions_);
   }
-  return window_positions_;
+  keys_ = keys;
+  values_ = values;
+  positions_ = positions;
+  begin_ = 0;
+  int64_t offset = sinks_.tokens();
+  for (KvBlock& block : window_) {
+    block.keys = keys_.narrow(2, offset, block.tokens()).unbind(0);
+    block.values = values_.narrow(2, offset, block.tokens()).unbind(0);
+    offset += block.tokens();
+  }
 }
 
 int64_t StreamingKvCache::next_position() const {
@@ -46,54 +77,47 @@ torch::Tensor StreamingKvCache::frame_positions(const std::vector<FrameInfo>& fr
 
 void StreamingKvCache::append(int layer, const torch::Tensor& keys, const torch::Tensor& values,
                               const torch::Tensor& positions) {
-  Held& held = held_.at(static_cast<size_t>(layer));
-  held.keys.push_back(keys);
-  held.values.push_back(values);
-  held.positions.push_back(positions.to(keys.device(), torch::kInt64));
-  held.tokens += keys.size(1);
+  const size_t l = static_cast<size_t>(layer);
+  const int64_t tokens = keys.size(1);
+  assert(l < held_.size() && values.size(1) == tokens && positions.numel() == tokens);
+  if (held_.at(l) + tokens > *std::max_element(held_.begin(), held_.end())) reserve(tokens);
+  const int64_t at = begin_ + sinks_.tokens() + window_tokens_ + held_[l];
+  keys_.select(0, layer).narrow(1, at, tokens).copy_(keys);
+  values_.select(0, layer).narrow(1, at, tokens).copy_(values);
+  // Every layer holds the same positions: the first layer to hold these tokens writes them.
+  if (held_[l] + tokens > held_positions_) {
+    assert(held_[l] == held_positions_);
+    positions_.narrow(0, at, tokens).copy_(positions.reshape({-1}));
+    held_positions_ += tokens;
+  }
+  held_[l] += tokens;
 }
 
 llm::KvView StreamingKvCache::view(int layer) const {
-  const size_t l = static_cast<size_t>(layer);
-  std::vector<torch::Tensor> keys = {sinks_.keys[l]};
-  std::vector<torch::Tensor> values = {sinks_.values[l]};
-  std::vector<torch::Tensor> positions = {window_positions()};
-  for (const KvBlock& block : window_) {
-    keys.push_back(block.keys[l]);
-    values.push_back(block.values[l]);
-  }
-  const Held& held = held_.at(l);
-  keys.insert(keys.end(), held.keys.begin(), held.keys.end());
-  values.insert(values.end(), held.values.begin(), held.values.end());
-  positions.insert(positions.end(), held.positions.begin(), held.positions.end());
-  return {torch::cat(keys, 1), torch::cat(values, 1), torch::cat(positions, 0)};
+  const int64_t length = sinks_.tokens() + window_tokens_ + held_.at(static_cast<size_t>(layer));
+  return {keys_.select(0, layer).narrow(1, begin_, length),
+          values_.select(0, layer).narrow(1, begin_, length), positions_.narrow(0, begin_, length)};
 }
 
 int64_t StreamingKvCache::length() const {
-  const Held& held = held_.front();
-  if (held.tokens == 0) return next_position();
-  return held.positions.back()[-1].item<int64_t>() + 1;
+  if (held_positions_ == 0) return next_position();
+  const int64_t last = begin_ + sinks_.tokens() + window_tokens_ + held_positions_ - 1;
+  return positions_[last].item<int64_t>() + 1;
 }
 
 void StreamingKvCache::truncate(int64_t length) {
-  for (Held& held : held_) {
-    if (held.tokens == 0) continue;
-    const torch::Tensor positions = torch::cat(held.positions, 0);
-    const int64_t keep = (positions < length).sum().item<int64_t>();
-    const torch::Tensor keys = torch::cat(held.keys, 1).narrow(1, 0, keep);
-    const torch::Tensor values = torch::cat(held.values, 1).narrow(1, 0, keep);
-    held = Held{{keys}, {values}, {positions.narrow(0, 0, keep)}, keep};
-  }
+  if (held_positions_ == 0) return;
+  const int64_t first = begin_ + sinks_.tokens() + window_tokens_;
+  const int64_t keep =
+      (positions_.narrow(0, first, held_positions_) < length).sum().item<int64_t>();
+  for (int64_t& held : held_) held = std::min(held, keep);
+  held_positions_ = std::min(held_positions_, keep);
 }
 
 std::vector<KvBlock> StreamingKvCache::commit_frames(const std::vector<FrameInfo>& frames) {
-  // Per layer, all held tokens in one new tensor (the held chunks are views of the model's
-  // projections, which must not be kept alive); the blocks' keys and values are views of it.
-  std::vector<torch::Tensor> keys, values;
-  for (const Held& held : held_) {
-    keys.push_back(torch::cat(held.keys, 1));
-    values.push_back(torch::cat(held.values, 1));
-  }
+  const int64_t held = held_.front();
+  assert(std::all_of(held_.begin(), held_.end(), [&](int64_t h) { return h == held; }));
+  const int64_t first = begin_ + sinks_.tokens() + window_tokens_;
   std::vector<KvBlock> blocks;
   int64_t offset = 0;
   for (const FrameInfo& frame : frames) {
@@ -105,26 +129,40 @@ std::vector<KvBlock> StreamingKvCache::commit_frames(const std::vector<FrameInfo
     block.token_offsets = frame.token_offsets.to(torch::kCPU, torch::kInt64).contiguous();
     const int64_t tokens = block.tokens();
     assert(tokens >= 1);
-    for (size_t layer = 0; layer < keys.size(); ++layer) {
-      block.keys.push_back(keys[layer].narrow(1, offset, tokens));
-      block.values.push_back(values[layer].narrow(1, offset, tokens));
-    }
-    compute_summary_keys(block);
+    const torch::Tensor keys = keys_.narrow(2, first + offset, tokens);  // [L, H, T, D]
+    block.keys = keys.unbind(0);
+    block.values = values_.narrow(2, first + offset, tokens).unbind(0);
+    // As compute_summary_keys, from the layers' stacked view it already has.
+    block.summary_keys = keys.to(torch::kFloat32).mean(2);
     assert(window_.empty() || block.index > window_.back().index);
     offset += tokens;
-    window_tokens_ += tokens;
     counters_.tokens_committed += tokens;
     ++counters_.frames_committed;
     window_.push_back(block);
     blocks.push_back(std::move(block));
   }
-  for (size_t layer = 0; layer < keys.size(); ++layer) assert(keys[layer].size(1) == offset);
-  for (Held& held : held_) held = Held{};
-  window_positions_ = torch::Tensor();  // the window changes
+  assert(offset == held);
+  window_tokens_ += held;
+  std::fill(held_.begin(), held_.end(), 0);
+  held_positions_ = 0;
+  int64_t left_tokens = 0, left_span = 0;
   while (window_.size() > 1 && window_tokens_ > config_.window_tokens) {
-    window_tokens_ -= window_.front().tokens();
+    const KvBlock& oldest = window_.front();
+    left_tokens += oldest.tokens();
+    left_span += block_span(config_.layout, oldest.tokens(), oldest.frame_tokens);
+    window_tokens_ -= oldest.tokens();
     window_.pop_front();
     ++counters_.blocks_left_window;
+  }
+  if (left_tokens > 0) {
+    // The sinks go just before the new oldest block, and the window's positions move down by
+    // the span that left: three small copies and one subtraction for every layer at once.
+    begin_ += left_tokens;
+    const int64_t sink_tokens = sinks_.tokens();
+    keys_.narrow(2, begin_, sink_tokens).copy_(sink_keys_);
+    values_.narrow(2, begin_, sink_tokens).copy_(sink_values_);
+    positions_.narrow(0, begin_, sink_tokens).copy_(sink_positions_);
+    positions_.narrow(0, begin_ + sink_tokens, window_tokens_).sub_(left_span);
   }
   return blocks;
 }

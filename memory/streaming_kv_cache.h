@@ -3,6 +3,13 @@
 // stream. Positions are assigned at use: sinks 0..S-1, then the window's blocks one after
 // another (block_layout.h), then the new tokens. After a forward the new tokens are cut into
 // one KvBlock per frame (commit_frames); blocks older than the window leave the GPU.
+//
+// Storage: the sinks, the window and the new tokens lie in one contiguous buffer per layer, in
+// that order, so a forward's view of a layer is a slice of it (no copy); new tokens are written
+// once, at append, and a block is a view of its tokens there. When blocks leave the window the
+// sinks are copied again just before the new oldest block; when the buffer's end is reached the
+// live part moves to the front of a new buffer (docs/optimisation-notes.md: assembling the
+// window for every layer of every forward cost more than the forward's matrix products).
 #pragma once
 
 #include <torch/torch.h>
@@ -67,8 +74,10 @@ class StreamingKvCache final : public llm::KvCache {
 
   // Cuts the held tokens into one block per frame, in order (the frames' T must add up to the
   // held tokens in every layer), with summary keys; pushes them into the window, drops the
-  // oldest blocks beyond window_tokens, and returns the new blocks (their tensors are shared
-  // with the window: the caller copies them down the tiers and must not modify them).
+  // oldest blocks beyond window_tokens, and returns the new blocks. Their tensors are views of
+  // the window's buffer: the caller copies them down the tiers (work queued on the device's
+  // current stream, or a copy that this stream waits for) and must not modify them; once a
+  // block leaves the window its tokens there are overwritten.
   std::vector<KvBlock> commit_frames(const std::vector<FrameInfo>& frames);
 
   const SinkKv& sinks() const { return sinks_; }
@@ -79,23 +88,26 @@ class StreamingKvCache final : public llm::KvCache {
   StreamingCounters counters() const;
 
  private:
-  struct Held {
-    std::vector<torch::Tensor> keys, values, positions;  // appended chunks
-    int64_t tokens = 0;
-  };
   int64_t window_span() const;
-  // Positions of the sinks' and the window's tokens, int64 on the sinks' device: made on the
-  // host once per window (the blocks' token offsets live there) and copied to the device once,
-  // then shared by every layer's view. Per block and layer, each view cost a device copy that
-  // waited for the device (measured: docs/optimisation-notes.md).
-  const torch::Tensor& window_positions() const;
+  // Tokens in the buffer from begin_: sinks, window, and the most any layer holds.
+  int64_t live_tokens() const;
+  // Makes room for `tokens` more after the live ones, moving them to a new, larger buffer when
+  // they do not fit (the window's blocks are re-pointed at it).
+  void reserve(int64_t tokens);
 
   SinkKv sinks_;
   StreamingConfig config_;
   std::deque<KvBlock> window_;
   int64_t window_tokens_ = 0;
-  std::vector<Held> held_;                  // per layer
-  mutable torch::Tensor window_positions_;  // undefined until asked for after a change
+  // [layers, kv_heads, capacity, head_dim] in the sinks' dtype, on their device: from begin_
+  // on, a copy of the sinks, the window's tokens, then the held tokens of each layer.
+  torch::Tensor keys_, values_;
+  torch::Tensor positions_;  // int64 [capacity]: each buffered token's position
+  int64_t begin_ = 0;
+  std::vector<int64_t> held_;   // per layer: tokens appended since the last commit
+  int64_t held_positions_ = 0;  // held tokens whose positions are written (the most of any layer)
+  torch::Tensor sink_keys_, sink_values_;  // [layers, kv_heads, S, head_dim]
+  torch::Tensor sink_positions_;           // int64 [S] = 0..S-1
   StreamingCounters counters_;
 };
 

@@ -94,6 +94,9 @@ void TieredBlockStore::put(const KvBlock& block) {
     if (block.summary_keys.defined()) host.summary_keys = block.summary_keys.to(torch::kCPU);
     entry.exact = std::move(host);
     entry.bytes = block.kv_bytes();
+    // The block may be a view of the encoder's window, which later work on the compute stream
+    // overwrites once the block leaves it: that work waits for these copies.
+    copies_.join_compute();
   }
   meta_[block.index] =
       Meta{block.tokens(), block.frame_tokens, block.token_offsets.cpu(), false, {}};

@@ -84,8 +84,10 @@ class TieredBlockStore {
   ~TieredBlockStore();
 
   // Stores a block (any device, any float dtype; not modified; its tensors may be shared with
-  // the encoder's window). Quantizes it when configured, copies it to the host tier on the
-  // copy stream, spills least recently used host blocks to disk beyond the host budget.
+  // the encoder's window, whose later work may overwrite them: what put() reads on the copy
+  // stream, the compute stream waits for). Quantizes it when configured, copies it to the host
+  // tier on the copy stream, spills least recently used host blocks to disk beyond the host
+  // budget.
   // Block indices are unique. Throws QuantizationError, StorageError (not StorageFullError).
   void put(const KvBlock& block);
   bool contains(int64_t block_index) const;

@@ -8,6 +8,8 @@
 
 #include <gtest/gtest.h>
 
+#include <map>
+
 #include "llm/checkpoint.h"
 #include "llm/qwen2_model.h"
 #include "memory/stream_memory.h"
@@ -383,6 +385,80 @@ TEST(StreamingKvCache, FrameGapPositionsFollowTheWindowAsBlocksLeaveIt) {
   EXPECT_EQ(cache.window().size(), 2u);
   EXPECT_EQ(cache.window().front().index, 3);
   EXPECT_TRUE(torch::equal(cache.view(0).positions, torch::tensor({0, 1, 2, 4, 7, 10, 13})));
+}
+
+TEST(StreamingKvCache, ViewsEqualTheSinksTheWindowAndTheHeldTokensThroughManyMovesOfTheBuffer) {
+  // Frames of 1 to 9 tokens, sometimes two forwards before a commit, through a window of 40
+  // tokens: the blocks leave it often and the buffer moves every few frames. Every view of
+  // every layer must be the sinks, the window's blocks and the held tokens as appended, at the
+  // packed positions, and every window block must still hold what was appended for it, as a
+  // view of the buffer the cache uses now.
+  constexpr int64_t kLayers = 3, kKvHeads = 2, kHeadDim = 4, kSinks = 5;
+  torch::manual_seed(7);
+  SinkKv sinks;
+  for (int64_t l = 0; l < kLayers; ++l) {
+    sinks.keys.push_back(torch::randn({kKvHeads, kSinks, kHeadDim}));
+    sinks.values.push_back(torch::randn({kKvHeads, kSinks, kHeadDim}));
+  }
+  const SinkKv reference_sinks = sinks;
+  StreamingKvCache cache(std::move(sinks), {/*window_tokens=*/40, PositionLayout::kPacked});
+  struct Appended {
+    std::vector<torch::Tensor> keys, values;  // per layer
+  };
+  std::map<int64_t, Appended> appended;  // per frame index
+  int64_t frame = 0;
+  for (int64_t step = 0; step < 60; ++step) {
+    const int64_t forwards = step % 3 == 0 ? 2 : 1;
+    std::vector<FrameInfo> frames;
+    std::vector<Appended> held(kLayers);
+    for (int64_t pass = 0; pass < forwards; ++pass, ++frame) {
+      const int64_t tokens = 1 + (frame * 5) % 9;
+      const std::vector<FrameInfo> one = {frame_info(frame, tokens)};
+      // A second forward's frames come after the first's, which the cache still holds.
+      std::vector<FrameInfo> so_far = frames;
+      so_far.push_back(one.front());
+      const torch::Tensor positions = cache.frame_positions(so_far).narrow(0, -tokens, tokens);
+      Appended& mine = appended[frame];
+      for (int64_t l = 0; l < kLayers; ++l) {
+        mine.keys.push_back(torch::randn({kKvHeads, tokens, kHeadDim}));
+        mine.values.push_back(torch::randn({kKvHeads, tokens, kHeadDim}));
+        cache.append(static_cast<int>(l), mine.keys.back(), mine.values.back(), positions);
+        held[static_cast<size_t>(l)].keys.push_back(mine.keys.back());
+        held[static_cast<size_t>(l)].values.push_back(mine.values.back());
+        // The reference view: sinks, window blocks, held tokens, positions 0, 1, ...
+        std::vector<torch::Tensor> keys = {reference_sinks.keys[static_cast<size_t>(l)]};
+        std::vector<torch::Tensor> values = {reference_sinks.values[static_cast<size_t>(l)]};
+        for (const KvBlock& block : cache.window()) {
+          keys.push_back(appended.at(block.index).keys[static_cast<size_t>(l)]);
+          values.push_back(appended.at(block.index).values[static_cast<size_t>(l)]);
+        }
+        for (const torch::Tensor& k : held[static_cast<size_t>(l)].keys) keys.push_back(k);
+        for (const torch::Tensor& v : held[static_cast<size_t>(l)].values) values.push_back(v);
+        const llm::KvView view = cache.view(static_cast<int>(l));
+        const torch::Tensor expected_keys = torch::cat(keys, 1);
+        ASSERT_TRUE(torch::equal(view.keys, expected_keys)) << "frame " << frame << " layer " << l;
+        ASSERT_TRUE(torch::equal(view.values, torch::cat(values, 1)));
+        ASSERT_TRUE(torch::equal(view.positions, torch::arange(expected_keys.size(1))));
+      }
+      frames.push_back(one.front());
+    }
+    cache.commit_frames(frames);
+    ASSERT_LE(cache.counters().window_tokens, 40 + 9);
+    for (const KvBlock& block : cache.window()) {
+      for (int64_t l = 0; l < kLayers; ++l) {
+        ASSERT_TRUE(torch::equal(block.keys[static_cast<size_t>(l)],
+                                 appended.at(block.index).keys[static_cast<size_t>(l)]));
+        ASSERT_TRUE(torch::equal(block.values[static_cast<size_t>(l)],
+                                 appended.at(block.index).values[static_cast<size_t>(l)]));
+        // In the buffer the views come from (an older one would stay allocated for nothing).
+        ASSERT_TRUE(
+            block.keys[static_cast<size_t>(l)].is_alias_of(cache.view(static_cast<int>(l)).keys));
+        ASSERT_TRUE(block.values[static_cast<size_t>(l)].is_alias_of(
+            cache.view(static_cast<int>(l)).values));
+      }
+    }
+  }
+  EXPECT_GT(cache.counters().blocks_left_window, 50);
 }
 
 }  // namespace
