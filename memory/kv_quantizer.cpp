@@ -1,5 +1,6 @@
 #include "memory/kv_quantizer.h"
 
+#include <algorithm>
 #include <cassert>
 #include <string>
 #include <tuple>
@@ -87,6 +88,21 @@ torch::Tensor pack_codes(const torch::Tensor& codes, int bits) {
   const torch::Tensor columns = flat.reshape({bytes, per_byte});
   torch::Tensor packed = columns.select(1, 0).clone();
   for (int j = 1; j < per_byte; ++j) packed.add_(columns.select(1, j) * (1 << (j * bits)));
+  return packed;
+}
+
+// pack_codes along the last axis of codes [..., n] (n a multiple of 8 / bits): [..., n * bits /
+// 8], each row packed as pack_codes packs it, so any rows of it, made contiguous, are the
+// packing of the same rows of codes.
+torch::Tensor pack_rows(const torch::Tensor& codes, int bits) {
+  if (bits == 8) return codes.contiguous();
+  const int per_byte = 8 / bits;
+  std::vector<int64_t> shape = codes.sizes().vec();
+  shape.back() /= per_byte;
+  shape.push_back(per_byte);
+  const torch::Tensor columns = codes.contiguous().view(shape);
+  torch::Tensor packed = columns.select(-1, 0).clone();
+  for (int j = 1; j < per_byte; ++j) packed.add_(columns.select(-1, j) * (1 << (j * bits)));
   return packed;
 }
 
@@ -220,6 +236,106 @@ QuantizedBlock quantize_block(const KvBlock& block, const QuantizationSettings& 
     throw QuantizationError("quantize_block: block " + std::to_string(block.index) +
                             " holds non-finite keys or values, or values beyond the range of "
                             "fp16 scales (|x| > 60000: use ScaleDtype::kFloat32)");
+  return out;
+}
+
+std::vector<QuantizedBlock> quantize_blocks(const std::vector<KvBlock>& blocks,
+                                            const QuantizationSettings& settings) {
+  validate(settings);
+  if (blocks.size() == 1) return {quantize_block(blocks.front(), settings)};
+  std::vector<QuantizedBlock> out;
+  if (blocks.empty()) return out;
+  // All blocks' tokens side by side: [L, H, sum T, D] fp32, block b from offsets[b].
+  std::vector<torch::Tensor> keys, values;
+  std::vector<int64_t> offsets, tokens;
+  int64_t total = 0, longest = 0;
+  for (const KvBlock& block : blocks) {
+    keys.push_back(stack_layers(block.keys, "keys"));
+    values.push_back(stack_layers(block.values, "values"));
+    const torch::Tensor& first = keys.front();
+    if (keys.back().size(0) != first.size(0) || keys.back().size(1) != first.size(1) ||
+        keys.back().size(3) != first.size(3) || keys.back().device() != first.device() ||
+        block.keys.front().scalar_type() != blocks.front().keys.front().scalar_type())
+      throw QuantizationError("quantize_blocks: block " + std::to_string(block.index) +
+                              " differs from block " + std::to_string(blocks.front().index) +
+                              " in layers, heads, head_dim, dtype or device");
+    if (values.back().sizes() != keys.back().sizes())
+      throw QuantizationError("quantize_blocks: keys and values of block " +
+                              std::to_string(block.index) + " differ in shape");
+    const int64_t t = keys.back().size(2);
+    if (block.token_offsets.defined() && block.token_offsets.numel() != t)
+      throw QuantizationError("quantize_blocks: block " + std::to_string(block.index) + " has " +
+                              std::to_string(block.token_offsets.numel()) + " token offsets for " +
+                              std::to_string(t) + " tokens");
+    offsets.push_back(total);
+    tokens.push_back(t);
+    total += t;
+    longest = std::max(longest, t);
+  }
+  const torch::Tensor all_keys = torch::cat(keys, 2);
+  const torch::Tensor all_values = torch::cat(values, 2);
+  const int64_t group = settings.group_size;
+  const int64_t head_dim = all_keys.size(3);
+
+  // Keys per channel, in groups along each block's own tokens: every block laid out over the
+  // longest one's groups, its last token repeated after its end (as quantize_block pads its
+  // remainder group), so one grouping serves all; groups past a block's end are dropped.
+  const int64_t padded = (longest + group - 1) / group * group;
+  std::vector<int64_t> gather;
+  gather.reserve(blocks.size() * static_cast<size_t>(padded));
+  for (size_t b = 0; b < blocks.size(); ++b)
+    for (int64_t t = 0; t < padded; ++t) gather.push_back(offsets[b] + std::min(t, tokens[b] - 1));
+  const torch::Tensor index = torch::tensor(gather, torch::kInt64).to(all_keys.device());
+  std::vector<int64_t> laid_shape = {all_keys.size(0), all_keys.size(1),
+                                     static_cast<int64_t>(blocks.size()), padded, head_dim};
+  const torch::Tensor laid = all_keys.index_select(2, index).view(laid_shape);  // [L,H,B,P,D]
+  Groups k = quantize_last_axis(laid.permute({2, 0, 1, 4, 3}), settings.key_bits, group,
+                                settings.scale_dtype);      // codes [B,L,H,D,P], scales [B,L,H,D,G]
+  const torch::Tensor key_codes = k.codes.transpose(3, 4);  // [B, L, H, P, D]
+  const torch::Tensor key_scales = k.scales.transpose(3, 4);
+  const torch::Tensor key_zeros = k.zeros.transpose(3, 4);
+  // Values per token, in groups along head_dim: every token on its own already.
+  Groups v = quantize_last_axis(all_values, settings.value_bits, group, settings.scale_dtype);
+  const int key_per_byte = 8 / settings.key_bits, value_per_byte = 8 / settings.value_bits;
+  const bool rows_pack = head_dim % key_per_byte == 0 && head_dim % value_per_byte == 0;
+  const torch::Tensor key_rows = rows_pack ? pack_rows(key_codes, settings.key_bits) : key_codes;
+  const torch::Tensor value_rows = rows_pack ? pack_rows(v.codes, settings.value_bits) : v.codes;
+  if (!k.usable.logical_and(v.usable).item<bool>())
+    throw QuantizationError("quantize_blocks: blocks " + std::to_string(blocks.front().index) +
+                            ".." + std::to_string(blocks.back().index) +
+                            " hold non-finite keys or values, or values beyond the range of "
+                            "fp16 scales (|x| > 60000: use ScaleDtype::kFloat32)");
+
+  for (size_t b = 0; b < blocks.size(); ++b) {
+    const KvBlock& block = blocks[b];
+    const auto i = static_cast<int64_t>(b);
+    QuantizedBlock q;
+    q.index = block.index;
+    q.start_seconds = block.start_seconds;
+    q.end_seconds = block.end_seconds;
+    q.frame_tokens = block.frame_tokens;
+    q.token_offsets = block.token_offsets;
+    q.summary_keys = block.summary_keys;
+    q.layers = all_keys.size(0);
+    q.kv_heads = all_keys.size(1);
+    q.tokens = tokens[b];
+    q.head_dim = head_dim;
+    q.source_dtype = block.keys.front().scalar_type();
+    q.settings = settings;
+    const int64_t key_groups = (tokens[b] + group - 1) / group;
+    const auto packed = [&](const torch::Tensor& rows, int bits) {
+      return rows_pack ? rows.contiguous().view({-1}) : pack_codes(rows, bits);
+    };
+    q.keys.bits = settings.key_bits;
+    q.keys.packed = packed(key_rows[i].narrow(2, 0, tokens[b]), settings.key_bits);
+    q.keys.scales = key_scales[i].narrow(2, 0, key_groups).contiguous();
+    q.keys.zeros = key_zeros[i].narrow(2, 0, key_groups).contiguous();
+    q.values.bits = settings.value_bits;
+    q.values.packed = packed(value_rows.narrow(2, offsets[b], tokens[b]), settings.value_bits);
+    q.values.scales = v.scales.narrow(2, offsets[b], tokens[b]).contiguous();
+    q.values.zeros = v.zeros.narrow(2, offsets[b], tokens[b]).contiguous();
+    out.push_back(std::move(q));
+  }
   return out;
 }
 

@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <stdexcept>
 #include <string>
+#include <vector>
 
 #include "memory/kv_block.h"
 
@@ -82,6 +83,13 @@ QuantizedBlock quantize_block(const KvBlock& block, const QuantizationSettings& 
 // of `dtype` when it is not fp32).
 KvBlock dequantize_block(const QuantizedBlock& block, torch::Device device,
                          torch::ScalarType dtype);
+
+// quantize_block of each block, bit for bit, with the blocks quantized together: a few dozen
+// device operations and one check for all of them instead of for each (the blocks an ingestion
+// step commits). Every block shares layers, kv_heads, head_dim, dtype and device; T may differ.
+// A block that cannot be quantized fails the call (QuantizationError naming the blocks).
+std::vector<QuantizedBlock> quantize_blocks(const std::vector<KvBlock>& blocks,
+                                            const QuantizationSettings& settings);
 
 // Layer `layer` of block as a one-layer block: views of its tensors, no copy. Each layer's codes
 // must be whole bytes (kv_heads * T * head_dim * bits divisible by 8, true of every real

@@ -19,10 +19,9 @@ void StreamMemory::commit_frames(const std::vector<FrameInfo>& frames) {
   std::vector<torch::Tensor> summaries;
   for (const KvBlock& block : blocks) summaries.push_back(block.summary_keys);
   const std::vector<torch::Tensor> host = torch::stack(summaries, 0).to(torch::kCPU).unbind(0);
-  for (size_t i = 0; i < blocks.size(); ++i) {
-    KvBlock& block = blocks[i];
-    block.summary_keys = host[i];
-    store_.put(block);
+  for (size_t i = 0; i < blocks.size(); ++i) blocks[i].summary_keys = host[i];
+  store_.put_all(blocks);
+  for (const KvBlock& block : blocks) {
     index_.add(block.index, block.summary_keys, block.start_seconds, block.end_seconds);
   }
 }

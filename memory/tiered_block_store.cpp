@@ -77,34 +77,43 @@ void TieredBlockStore::warn(const std::string& message) {
 }
 
 void TieredBlockStore::put(const KvBlock& block) {
-  assert(meta_.count(block.index) == 0 && block.tokens() >= 1);
+  put_all({block});
+}
+
+void TieredBlockStore::put_all(const std::vector<KvBlock>& blocks) {
   const auto to_host = [&](const torch::Tensor& t) { return copies_.to_host(t); };
-  HostEntry entry;
-  if (config_.quantize) {
-    // Quantize where the block is (the GPU when encoding on CUDA): fewer bytes to copy.
-    entry.quantized = copy_block(quantize_block(block, config_.quantization), to_host);
-    entry.quantized->token_offsets = block.token_offsets.to(torch::kCPU);
-    entry.quantized->summary_keys = block.summary_keys.to(torch::kCPU);
-    entry.bytes = entry.quantized->kv_bytes();
-  } else {
-    KvBlock host = block;
-    for (torch::Tensor& k : host.keys) k = to_host(k);
-    for (torch::Tensor& v : host.values) v = to_host(v);
-    host.token_offsets = block.token_offsets.to(torch::kCPU);
-    if (block.summary_keys.defined()) host.summary_keys = block.summary_keys.to(torch::kCPU);
-    entry.exact = std::move(host);
-    entry.bytes = block.kv_bytes();
-    // The block may be a view of the encoder's window, which later work on the compute stream
-    // overwrites once the block leaves it: that work waits for these copies.
-    copies_.join_compute();
+  // Quantize where the blocks are (the GPU when encoding on CUDA): fewer bytes to copy.
+  std::vector<QuantizedBlock> quantized;
+  if (config_.quantize) quantized = quantize_blocks(blocks, config_.quantization);
+  for (size_t i = 0; i < blocks.size(); ++i) {
+    const KvBlock& block = blocks[i];
+    assert(meta_.count(block.index) == 0 && block.tokens() >= 1);
+    HostEntry entry;
+    if (config_.quantize) {
+      entry.quantized = copy_block(quantized[i], to_host);
+      entry.quantized->token_offsets = block.token_offsets.to(torch::kCPU);
+      entry.quantized->summary_keys = block.summary_keys.to(torch::kCPU);
+      entry.bytes = entry.quantized->kv_bytes();
+    } else {
+      KvBlock host = block;
+      for (torch::Tensor& k : host.keys) k = to_host(k);
+      for (torch::Tensor& v : host.values) v = to_host(v);
+      host.token_offsets = block.token_offsets.to(torch::kCPU);
+      if (block.summary_keys.defined()) host.summary_keys = block.summary_keys.to(torch::kCPU);
+      entry.exact = std::move(host);
+      entry.bytes = block.kv_bytes();
+    }
+    meta_[block.index] =
+        Meta{block.tokens(), block.frame_tokens, block.token_offsets.cpu(), false, {}};
+    max_tokens_ = std::max(max_tokens_, block.tokens());
+    max_frame_tokens_ = std::max(max_frame_tokens_, block.frame_tokens);
+    ++counters_.blocks_put;
+    ++puts_since_disk_full_;
+    insert_host(block.index, std::move(entry));
   }
-  meta_[block.index] =
-      Meta{block.tokens(), block.frame_tokens, block.token_offsets.cpu(), false, {}};
-  max_tokens_ = std::max(max_tokens_, block.tokens());
-  max_frame_tokens_ = std::max(max_frame_tokens_, block.frame_tokens);
-  ++counters_.blocks_put;
-  ++puts_since_disk_full_;
-  insert_host(block.index, std::move(entry));
+  // Exact blocks may be views of the encoder's window, which later work on the compute stream
+  // overwrites once they leave it: that work waits for these copies.
+  if (!config_.quantize) copies_.join_compute();
 }
 
 bool TieredBlockStore::contains(int64_t block_index) const {

@@ -90,6 +90,8 @@ class TieredBlockStore {
   // budget.
   // Block indices are unique. Throws QuantizationError, StorageError (not StorageFullError).
   void put(const KvBlock& block);
+  // put() of each block, quantized together (quantize_blocks: one device check for all).
+  void put_all(const std::vector<KvBlock>& blocks);
   bool contains(int64_t block_index) const;
   int64_t size() const { return static_cast<int64_t>(meta_.size()); }
   // Tokens of the block (T) and its span before token drop (frame_tokens).

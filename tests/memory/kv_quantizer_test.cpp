@@ -7,8 +7,10 @@
 #include <gtest/gtest.h>
 
 #include <cstdio>
+#include <limits>
 #include <string>
 #include <tuple>
+#include <utility>
 
 #include "llm/checkpoint.h"
 #include "llm/kv_cache.h"
@@ -130,6 +132,66 @@ INSTANTIATE_TEST_SUITE_P(
                        ::testing::Values(ScaleDtype::kFloat16, ScaleDtype::kFloat32),
                        ::testing::Values<int64_t>(1, 32, 45, 196),  // T: single, exact, remainder
                        ::testing::Values<int64_t>(16, 128)));       // head_dim < group, 4 groups
+
+// quantize_blocks must give quantize_block's bytes for each block, whatever the blocks' T.
+void check_blocks_together(torch::Device device) {
+  const std::vector<int64_t> tokens = {1, 31, 32, 33, 70, 5};
+  for (const int64_t head_dim : {int64_t{16}, int64_t{6}, int64_t{5}}) {  // 5: codes split bytes
+    for (const auto& [key_bits, value_bits] : {std::pair{4, 4}, std::pair{2, 8}, std::pair{8, 2}}) {
+      for (const ScaleDtype scales : {ScaleDtype::kFloat16, ScaleDtype::kFloat32}) {
+        QuantizationSettings settings;
+        settings.key_bits = key_bits;
+        settings.value_bits = value_bits;
+        settings.scale_dtype = scales;
+        std::vector<KvBlock> blocks;
+        for (size_t b = 0; b < tokens.size(); ++b) {
+          blocks.push_back(
+              random_block(3, 2, tokens[b], head_dim, torch::kBFloat16, device, 40 + b));
+          blocks.back().index = static_cast<int64_t>(b);
+        }
+        const std::vector<QuantizedBlock> together = quantize_blocks(blocks, settings);
+        ASSERT_EQ(together.size(), blocks.size());
+        for (size_t b = 0; b < blocks.size(); ++b) {
+          const QuantizedBlock alone = quantize_block(blocks[b], settings);
+          const QuantizedBlock& q = together[b];
+          const std::string what = "block " + std::to_string(b) + " head_dim " +
+                                   std::to_string(head_dim) + " bits " + std::to_string(key_bits) +
+                                   "/" + std::to_string(value_bits);
+          EXPECT_EQ(q.index, alone.index) << what;
+          EXPECT_EQ(q.tokens, alone.tokens) << what;
+          EXPECT_EQ(q.source_dtype, alone.source_dtype) << what;
+          for (const auto& [x, y] :
+               {std::pair{&q.keys, &alone.keys}, std::pair{&q.values, &alone.values}}) {
+            EXPECT_EQ(x->bits, y->bits) << what;
+            EXPECT_TRUE(torch::equal(x->packed.cpu(), y->packed.cpu())) << what;
+            EXPECT_TRUE(torch::equal(x->scales.cpu(), y->scales.cpu())) << what;
+            EXPECT_TRUE(torch::equal(x->zeros.cpu(), y->zeros.cpu())) << what;
+            EXPECT_TRUE(x->packed.is_contiguous() && x->scales.is_contiguous()) << what;
+          }
+        }
+      }
+    }
+  }
+}
+
+TEST(Quantizer, BlocksQuantizedTogetherAreQuantizedAsAloneOnCpu) {
+  check_blocks_together(torch::kCPU);
+}
+
+TEST(Quantizer, BlocksQuantizedTogetherAreQuantizedAsAloneOnCuda) {
+  if (!torch::cuda::is_available()) GTEST_SKIP() << "no CUDA device";
+  check_blocks_together(torch::Device(torch::kCUDA, 0));
+}
+
+TEST(Quantizer, BlocksQuantizedTogetherFailTogether) {
+  std::vector<KvBlock> blocks = {random_block(2, 2, 4, 8, torch::kFloat32, torch::kCPU, 1),
+                                 random_block(2, 2, 9, 8, torch::kFloat32, torch::kCPU, 2)};
+  blocks[1].index = 8;
+  blocks[1].values[1][0][3][2] = std::numeric_limits<float>::infinity();
+  EXPECT_THROW(quantize_blocks(blocks, QuantizationSettings{}), QuantizationError);
+  blocks[1] = random_block(2, 3, 9, 8, torch::kFloat32, torch::kCPU, 2);  // other head count
+  EXPECT_THROW(quantize_blocks(blocks, QuantizationSettings{}), QuantizationError);
+}
 
 TEST(Quantizer, MixedBitsAndSmallGroups) {
   const KvBlock block = random_block(2, 4, 40, 64, torch::kFloat32, torch::kCPU, 3);
