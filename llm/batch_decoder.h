@@ -28,6 +28,10 @@ class BatchDecoder {
   // full. The returned tensor is overwritten by the next step.
   torch::Tensor step(const torch::Tensor& ids);
 
+  // Whether row `row` keeps its steps' tokens (BatchKvCache::set_active); a row without a
+  // sequence in it should not, or it fills up.
+  void set_active(int64_t row, bool active) { cache_.set_active(row, active); }
+
   bool uses_cuda_graph() const { return graph_ != nullptr; }
   const BatchKvCache& cache() const { return cache_; }
 

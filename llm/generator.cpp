@@ -5,6 +5,7 @@
 #include <memory>
 
 #include "llm/batch_decoder.h"
+#include "llm/decode_batcher.h"
 #include "llm/incremental_decoder.h"
 
 namespace vigil::llm {
@@ -69,8 +70,8 @@ std::string StopStringFilter::finish() {
   return rest;
 }
 
-Generator::Generator(const Qwen2Model& model, const Tokenizer& tokenizer)
-    : model_(model), tokenizer_(tokenizer) {}
+Generator::Generator(const Qwen2Model& model, const Tokenizer& tokenizer, DecodeBatcher* batcher)
+    : model_(model), tokenizer_(tokenizer), batcher_(batcher) {}
 
 GenerationResult Generator::generate(const GenerationRequest& request, KvCache& cache,
                                      const TextCallback& on_text,
@@ -100,12 +101,15 @@ GenerationResult Generator::generate(const GenerationRequest& request, KvCache& 
     logits = model_.logits(hidden.narrow(0, hidden.size(0) - 1, 1))[0];
     position += ids.size(0);
   }
-  // On CUDA the answer's tokens are decoded by a BatchDecoder of one row holding a copy of the
-  // context, its steps replayed from a CUDA graph once the answer is long enough to repay the
-  // capture; elsewhere, and for a prompt-less continuation, through forward() on the cache.
-  // The decoder is made after the first token is out, so its copy of the context does not
-  // delay the first token.
-  const bool batch_decode = model_.device().is_cuda() && logits.defined() && request.max_tokens > 1;
+  // With a batcher whose rows fit the answer, its tokens are decoded in the batcher's row,
+  // together with the other answers in flight. Else on CUDA by a BatchDecoder of one row
+  // holding a copy of the context, its steps replayed from a CUDA graph once the answer is
+  // long enough to repay the capture; elsewhere, and for a prompt-less continuation, through
+  // forward() on the cache. The row or decoder is taken after the first token is out, so its
+  // copy of the context does not delay the first token.
+  const bool batch_decode = (model_.device().is_cuda() || batcher_ != nullptr) &&
+                            logits.defined() && request.max_tokens > 1;
+  std::unique_ptr<DecodeBatcher::Row> row;
   std::unique_ptr<BatchDecoder> decoder;
   Clock::time_point first_token = start;
   result.finish_reason = FinishReason::kLength;
@@ -134,14 +138,20 @@ GenerationResult Generator::generate(const GenerationRequest& request, KvCache& 
     }
     if (step + 1 == request.max_tokens) break;  // no need to compute logits nobody reads
     const torch::Tensor next_id = torch::tensor({static_cast<int64_t>(next)});
-    if (batch_decode && decoder == nullptr) {
-      constexpr int kGraphTokens = 16;  // fewer tokens run the same steps without capture
-      decoder =
-          std::make_unique<BatchDecoder>(model_, 1, cache.length() + request.max_tokens + 1,
-                                         /*use_cuda_graph=*/request.max_tokens >= kGraphTokens);
-      decoder->assign(0, cache);
+    if (batch_decode && row == nullptr && decoder == nullptr) {
+      if (batcher_ != nullptr && batcher_->fits(cache.length(), request.max_tokens)) {
+        row = batcher_->join(cache);
+      } else if (model_.device().is_cuda()) {
+        constexpr int kGraphTokens = 16;  // fewer tokens run the same steps without capture
+        decoder =
+            std::make_unique<BatchDecoder>(model_, 1, cache.length() + request.max_tokens + 1,
+                                           /*use_cuda_graph=*/request.max_tokens >= kGraphTokens);
+        decoder->assign(0, cache);
+      }
     }
-    if (decoder != nullptr) {
+    if (row != nullptr) {
+      logits = row->step(next);
+    } else if (decoder != nullptr) {
       logits = decoder->step(next_id.to(model_.device()))[0];
     } else {
       logits =

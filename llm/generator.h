@@ -43,13 +43,18 @@ struct GenerationResult {
 using TextCallback = std::function<bool(const std::string& text)>;
 
 // Not thread-safe: one generation at a time per cache. Borrows model and tokenizer.
+class DecodeBatcher;
+
 class Generator {
  public:
-  Generator(const Qwen2Model& model, const Tokenizer& tokenizer);
+  // batcher (optional, borrowed): where the answer's tokens are decoded, together with other
+  // answers, when its context fits a row (DecodeBatcher).
+  Generator(const Qwen2Model& model, const Tokenizer& tokenizer, DecodeBatcher* batcher = nullptr);
 
   // Runs one generation on cache (new tokens get the positions after cache.length()). The
-  // prompt is appended to cache; the answer's tokens too on CPU, while on CUDA they are
-  // decoded from a copy (BatchDecoder, CUDA graph), so cache then ends with the prompt.
+  // prompt is appended to cache; the answer's tokens too on CPU without a batcher, while on
+  // CUDA or with a batcher they are decoded from a copy (the batcher's row, else a
+  // BatchDecoder of one row with a CUDA graph), so cache then ends with the prompt.
   // cancel, when set to true by another thread, stops it after the current token.
   GenerationResult generate(const GenerationRequest& request, KvCache& cache,
                             const TextCallback& on_text = nullptr,
@@ -58,6 +63,7 @@ class Generator {
  private:
   const Qwen2Model& model_;
   const Tokenizer& tokenizer_;
+  DecodeBatcher* batcher_;
 };
 
 // Holds back streamed text that could still turn into a stop string.

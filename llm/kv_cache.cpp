@@ -58,7 +58,10 @@ namespace vigil::llm {
 
 BatchKvCache::BatchKvCache(const Qwen2Config& config, int64_t batch, int64_t capacity,
                            torch::Device device, torch::ScalarType dtype)
-    : batch_(batch), capacity_(capacity), host_lengths_(static_cast<size_t>(batch), 0) {
+    : batch_(batch),
+      capacity_(capacity),
+      host_lengths_(static_cast<size_t>(batch), 0),
+      host_active_(static_cast<size_t>(batch), true) {
   const auto options = torch::TensorOptions().device(device).dtype(dtype);
   for (int64_t i = 0; i < config.num_layers; ++i) {
     const std::vector<int64_t> shape = {batch, config.num_kv_heads, capacity, config.head_dim};
@@ -67,6 +70,7 @@ BatchKvCache::BatchKvCache(const Qwen2Config& config, int64_t batch, int64_t cap
   const auto counters = torch::TensorOptions().device(device).dtype(torch::kInt64);
   lengths = torch::zeros({batch}, counters);
   next_positions = torch::zeros({batch}, counters);
+  active = torch::ones({batch}, counters);
 }
 
 void BatchKvCache::assign(
@@ -76,23 +80,24 @@ void BatchKvCache::assign(
     throw std::invalid_argument("BatchKvCache: row " + std::to_string(row) + " of a batch of " +
                                 std::to_string(batch_));
   }
-  const int64_t length = source.length();
-  if (length >= capacity_) {
-    throw std::invalid_argument("BatchKvCache: a context of " + std::to_string(length) +
+  // The context's tokens, which may be fewer than its length when positions leave gaps.
+  const KvView first = source.length() > 0 ? source.view(0) : KvView{};
+  const int64_t tokens = first.keys.defined() ? first.keys.size(1) : 0;
+  if (tokens >= capacity_) {
+    throw std::invalid_argument("BatchKvCache: a context of " + std::to_string(tokens) +
                                 " tokens leaves no room in a capacity of " +
                                 std::to_string(capacity_));
   }
-  int64_t next_position = 0;
-  for (size_t i = 0; i < layers.size(); ++i) {
-    const KvView view = source.view(static_cast<int>(i));
-    if (length == 0) break;
-    layers[i].rotated_keys[row].narrow(1, 0, length).copy_(rotate(view.keys, view.positions));
-    layers[i].values[row].narrow(1, 0, length).copy_(view.values);
-    if (i == 0) next_position = view.positions.max().item<int64_t>() + 1;
+  const int64_t next_position =
+      tokens > 0 ? first.positions.max().item<int64_t>() + 1 : source.length();
+  for (size_t i = 0; i < layers.size() && tokens > 0; ++i) {
+    const KvView view = i == 0 ? first : source.view(static_cast<int>(i));
+    layers[i].rotated_keys[row].narrow(1, 0, tokens).copy_(rotate(view.keys, view.positions));
+    layers[i].values[row].narrow(1, 0, tokens).copy_(view.values);
   }
-  lengths[row].fill_(length);
+  lengths[row].fill_(tokens);
   next_positions[row].fill_(next_position);
-  host_lengths_[static_cast<size_t>(row)] = length;
+  host_lengths_[static_cast<size_t>(row)] = tokens;
 }
 
 int64_t BatchKvCache::max_length() const {
@@ -100,7 +105,16 @@ int64_t BatchKvCache::max_length() const {
 }
 
 void BatchKvCache::advance_host() {
-  for (int64_t& length : host_lengths_) ++length;
+  for (size_t row = 0; row < host_lengths_.size(); ++row) {
+    if (host_active_[row]) ++host_lengths_[row];
+  }
+}
+
+void BatchKvCache::set_active(int64_t row, bool on) {
+  const auto r = static_cast<size_t>(row);
+  if (host_active_.at(r) == on) return;
+  host_active_[r] = on;
+  active[row].fill_(on ? 1 : 0);
 }
 
 }  // namespace vigil::llm

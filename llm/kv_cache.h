@@ -69,7 +69,8 @@ class ContiguousKvCache final : public KvCache {
 // row's tokens never move here: keys are kept rotated (computed once, when written), so a
 // step does not rotate the whole context again in every layer. Row b holds lengths[b] tokens
 // in its first slots; the step writes its new token into slot lengths[b] at position
-// next_positions[b], then advances both on the device.
+// next_positions[b], then advances both on the device for the active rows (all, unless
+// set_active says otherwise: a row without a sequence computes, but keeps nothing).
 class BatchKvCache {
  public:
   struct Layer {
@@ -82,7 +83,9 @@ class BatchKvCache {
 
   // Copies a sequence's context (e.g. a prompt prefilled into a ContiguousKvCache) into row
   // `row`, its pre-RoPE keys rotated by `rotate` (Qwen2Model::rotate); its next token goes
-  // one position after the context's last. Throws std::invalid_argument when it does not fit.
+  // one position after the context's last. The context's tokens fill the row's first slots
+  // whatever their positions (a memory/ context may leave gaps between positions). Throws
+  // std::invalid_argument when it does not fit.
   void assign(int64_t row, const KvCache& source,
               const std::function<torch::Tensor(const torch::Tensor& keys,
                                                 const torch::Tensor& positions)>& rotate);
@@ -93,15 +96,19 @@ class BatchKvCache {
   int64_t max_length() const;
   // Records on the host that one step ran (the device counters advance inside the step).
   void advance_host();
+  // Whether row `row` keeps its step's token (one small device write when it changes).
+  void set_active(int64_t row, bool active);
 
   std::vector<Layer> layers;
   torch::Tensor lengths;         // int64 [batch]: tokens held per row
   torch::Tensor next_positions;  // int64 [batch]: the position of each row's next token
+  torch::Tensor active;          // int64 [batch]: 1 for a row whose counters a step advances
 
  private:
   int64_t batch_;
   int64_t capacity_;
   std::vector<int64_t> host_lengths_;
+  std::vector<bool> host_active_;
 };
 
 }  // namespace vigil::llm

@@ -327,8 +327,8 @@ torch::Tensor Qwen2Model::decode_step(const torch::Tensor& ids, BatchKvCache& ca
     x.addmm_(swiglu(h, layer.gate_weight, layer.up_weight, layer.gate_up_weight),
              layer.down_weight.t());
   }
-  cache.lengths.add_(1);
-  cache.next_positions.add_(1);
+  cache.lengths.add_(cache.active);
+  cache.next_positions.add_(cache.active);
   return logits(compat::rms_norm(x, final_norm_, eps));
 }
 

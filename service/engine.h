@@ -22,6 +22,12 @@
 
 namespace vigil::service {
 
+// How the answers in flight share decoding steps (llm/decode_batcher.h).
+struct DecodeBatchOptions {
+  int rows = -1;              // answers decoded together; -1: 8 on CUDA, none elsewhere; 0: none
+  int64_t row_tokens = 8192;  // context and answer tokens a row holds; longer answers decode alone
+};
+
 // Why the engine refused or failed a request; api/ maps kind to an HTTP status once.
 class EngineError : public std::runtime_error {
  public:

@@ -38,6 +38,7 @@ std::unique_ptr<Engine> make_engine(const ServiceConfig& config, WorkScheduler& 
     options.gpu_cache_bytes = config.gpu_cache_bytes;
     options.index_gpu_bytes = config.index_gpu_bytes;
     options.quantization_bits = config.quantization_bits;
+    options.decode_batch = {config.decode_batch_rows, config.decode_batch_tokens};
     return std::make_unique<VideoEngine>(options, scheduler, metrics, log);
   }
   TextEngineOptions options;
@@ -46,6 +47,7 @@ std::unique_ptr<Engine> make_engine(const ServiceConfig& config, WorkScheduler& 
   options.device = config.device;
   options.dtype = config.dtype;
   options.max_tokens_limit = config.max_tokens_limit;
+  options.decode_batch = {config.decode_batch_rows, config.decode_batch_tokens};
   return std::make_unique<TextEngine>(options, scheduler, metrics, log);
 }
 

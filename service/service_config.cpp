@@ -79,6 +79,8 @@ const std::vector<Field>& fields() {
       {"host_memory_bytes", Type::kInt64, setter(&ServiceConfig::host_memory_bytes)},
       {"quantization_bits", Type::kInt, setter(&ServiceConfig::quantization_bits)},
       {"frames_per_step", Type::kInt, setter(&ServiceConfig::frames_per_step)},
+      {"decode_batch_rows", Type::kInt, setter(&ServiceConfig::decode_batch_rows)},
+      {"decode_batch_tokens", Type::kInt64, setter(&ServiceConfig::decode_batch_tokens)},
   };
   return table;
 }
@@ -184,6 +186,9 @@ void validate(const ServiceConfig& c) {
               c.quantization_bits == 8,
           "quantization_bits must be 0, 2, 4 or 8");
   require(c.frames_per_step >= 1, "frames_per_step must be >= 1");
+  require(c.decode_batch_rows >= -1 && c.decode_batch_rows <= 256,
+          "decode_batch_rows must be -1 (8 on CUDA, none on CPU), 0 (none) or 1..256");
+  require(c.decode_batch_tokens >= 2, "decode_batch_tokens must be >= 2");
   require(c.log_level == "debug" || c.log_level == "info" || c.log_level == "warn" ||
               c.log_level == "error",
           "log_level must be debug, info, warn or error");

@@ -6,6 +6,7 @@
 #include <random>
 #include <utility>
 
+#include "llm/decode_batcher.h"
 #include "llm/kv_cache.h"
 
 namespace vigil::service {
@@ -21,12 +22,20 @@ double seconds_since(Clock::time_point start) {
 
 TextAnswerer::TextAnswerer(const llm::Qwen2Model& model, const llm::Tokenizer& tokenizer,
                            const llm::ChatTemplate& chat_template, std::vector<int32_t> stop_ids,
-                           int64_t context_tokens)
+                           int64_t context_tokens, DecodeBatchOptions batch)
     : model_(model),
       tokenizer_(tokenizer),
       chat_template_(chat_template),
       stop_ids_(std::move(stop_ids)),
-      context_tokens_(context_tokens) {}
+      context_tokens_(context_tokens) {
+  const int rows = batch.rows >= 0 ? batch.rows : (model.device().is_cuda() ? 8 : 0);
+  if (rows > 0) {
+    batcher_ = std::make_unique<llm::DecodeBatcher>(model, rows, batch.row_tokens,
+                                                    /*use_cuda_graph=*/true);
+  }
+}
+
+TextAnswerer::~TextAnswerer() = default;
 
 llm::GenerationRequest TextAnswerer::generation_request(const AnswerRequest& request) const {
   llm::GenerationRequest generation;
@@ -89,7 +98,7 @@ AnswerUsage TextAnswerer::generate(const llm::GenerationRequest& generation, llm
                                    const std::atomic<bool>& cancel) const {
   AnswerUsage usage;
   bool first = true;
-  const llm::Generator generator(model_, tokenizer_);
+  const llm::Generator generator(model_, tokenizer_, batcher_.get());
   llm::GenerationResult result;
   {
     torch::NoGradGuard no_grad;

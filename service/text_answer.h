@@ -6,6 +6,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <memory>
 #include <vector>
 
 #include "llm/chat_template.h"
@@ -16,13 +17,15 @@
 
 namespace vigil::service {
 
-// Borrows everything (it outlives the answerer). answer() is thread-safe: each call has its
-// own KV cache.
+// Borrows the model, tokenizer and template (they outlive the answerer); owns the decoding
+// batch. answer() and generate() are thread-safe: each call has its own KV cache, and the
+// answers in flight share the batch's steps.
 class TextAnswerer {
  public:
   TextAnswerer(const llm::Qwen2Model& model, const llm::Tokenizer& tokenizer,
                const llm::ChatTemplate& chat_template, std::vector<int32_t> stop_ids,
-               int64_t context_tokens);
+               int64_t context_tokens, DecodeBatchOptions batch = {});
+  ~TextAnswerer();
 
   // The request's sampling, max_tokens, stop strings and the model's stop tokens; no prompt.
   llm::GenerationRequest generation_request(const AnswerRequest& request) const;
@@ -46,6 +49,7 @@ class TextAnswerer {
   const llm::ChatTemplate& chat_template_;
   std::vector<int32_t> stop_ids_;
   int64_t context_tokens_;
+  std::unique_ptr<llm::DecodeBatcher> batcher_;  // null: each answer decodes alone
 };
 
 }  // namespace vigil::service

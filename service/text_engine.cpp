@@ -171,7 +171,7 @@ TextEngine::TextEngine(const TextEngineOptions& options, WorkScheduler& schedule
   s.model = llm::Qwen2Model::load(*s.checkpoint, s.config, s.placement.device, s.placement.dtype);
   s.answerer = std::make_unique<TextAnswerer>(*s.model, *s.tokenizer, *s.chat_template,
                                               stop_token_ids(options.model_dir, *s.tokenizer),
-                                              s.context_tokens);
+                                              s.context_tokens, options.decode_batch);
   log.info("engine.loaded", {{"engine", "text"},
                              {"model", options.model_id},
                              {"model_dir", options.model_dir},

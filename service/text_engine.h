@@ -20,6 +20,7 @@ struct TextEngineOptions {
   std::string device = "cpu";
   std::string dtype = "f32";
   int max_tokens_limit = 4096;
+  DecodeBatchOptions decode_batch;  // answers decoded together
 };
 
 class TextEngine final : public Engine {

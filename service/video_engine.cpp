@@ -338,7 +338,7 @@ VideoEngine::VideoEngine(const VideoEngineOptions& options, WorkScheduler& sched
   s.pipeline = std::make_unique<VideoPipeline>(*s.model, *s.tokenizer, *s.chat_template, pipeline);
   s.text = std::make_unique<TextAnswerer>(s.model->language_model(), *s.tokenizer, *s.chat_template,
                                           stop_token_ids(options.model_dir, *s.tokenizer),
-                                          s.context_tokens);
+                                          s.context_tokens, options.decode_batch);
   log.info("engine.loaded", {{"engine", "video"},
                              {"model", options.model_id},
                              {"model_dir", options.model_dir},

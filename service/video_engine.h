@@ -36,6 +36,7 @@ struct VideoEngineOptions {
   int64_t gpu_cache_bytes = int64_t{1} << 30;    // per session, retrieved-block cache
   int64_t index_gpu_bytes = int64_t{1} << 30;    // per session, retrieval keys on the device
   int quantization_bits = 4;                     // host and disk tiers: 2, 4, 8; 0 = exact
+  DecodeBatchOptions decode_batch;               // answers decoded together
 };
 
 class VideoEngine final : public Engine {

@@ -131,8 +131,17 @@ if has tests; then
     rm -f "$out/tests-build.txt"
     for binary in memory/memory_tests memory/stream_memory_tests vision/siglip_encoder_tests \
       model/model_tests; do
-      build-gpu-tests/tests/$binary --gtest_brief=1 2>&1 | tee -a "$out/gpu_tests.txt" |
-        tail -4 || status=$?
+      test_status=0
+      build-gpu-tests/tests/$binary --gtest_brief=1 >>"$out/gpu_tests.txt" 2>&1 || test_status=$?
+      tail -4 "$out/gpu_tests.txt"
+      if ((test_status != 0)); then
+        status=$test_status
+        echo "-- $binary exited $test_status; its libraries and, with gdb, where it stopped:"
+        ldd build-gpu-tests/tests/$binary | grep -Ei 'gtest|torch|c10|stdc|not found' || true
+        command -v gdb >/dev/null &&
+          gdb -batch -ex run -ex bt --args build-gpu-tests/tests/$binary --gtest_brief=1 2>&1 |
+          tail -25 || true
+      fi
     done
   else
     tail -30 "$out/tests-build.txt"

@@ -545,7 +545,8 @@ class VideoModelServer : public ::testing::Test {
         std::to_string(port_) + " --data-dir " + shell_quote(dir_->file("data")) + " --api-keys " +
         kKey +
         " --max-upload-bytes 20000000 --read-timeout-seconds 20 --workers 2"
-        " --allow-private-urls true 2>>" +
+        // Answers share decoding steps as on CUDA (llm/decode_batcher.h), from memory contexts.
+        " --decode-batch-rows 2 --allow-private-urls true 2>>" +
         shell_quote(dir_->file("server.log")));
     ASSERT_TRUE(testing::wait_for_tcp_port(port_, 120000)) << "vigil serve did not start";
     // The first 6 s of the sample as MP4, served over HTTP (with byte ranges) for video_url.
