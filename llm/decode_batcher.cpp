@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <stdexcept>
 
+#include "llm/device_stream.h"
+
 namespace vigil::llm {
 
 DecodeBatcher::DecodeBatcher(const Qwen2Model& model, int64_t rows, int64_t capacity,
@@ -42,6 +44,8 @@ std::unique_ptr<DecodeBatcher::Row> DecodeBatcher::join(const KvCache& context) 
   if (stopping_) throw std::runtime_error("the decoding batch has stopped");
   const auto row = static_cast<int64_t>(free_row() - slots_.begin());
   decoder_.assign(row, context);  // throws std::invalid_argument when it does not fit
+  // The copy was queued on the caller's stream; the steps run on the batch thread's.
+  synchronize_current_stream(model_.device());
   decoder_.set_active(row, true);
   slots_[static_cast<size_t>(row)] = Slot{};
   slots_[static_cast<size_t>(row)].joined = true;
@@ -110,6 +114,8 @@ void DecodeBatcher::run() {
       for (size_t row = 0; row < slots_.size(); ++row) {
         if (in_step[row]) logits[row] = all[static_cast<int64_t>(row)].clone();
       }
+      // The rows read their logits on their own threads' streams.
+      synchronize_current_stream(model_.device());
     } catch (const std::exception& e) {
       error = e.what();
     }

@@ -17,6 +17,7 @@
 #include "decoder/frame_source.h"
 #include "llm/chat_template.h"
 #include "llm/checkpoint.h"
+#include "llm/device_stream.h"
 #include "llm/tokenizer.h"
 #include "memory/segment_store.h"
 #include "service/model_options.h"
@@ -48,13 +49,27 @@ struct Session {
   std::unique_ptr<decoder::FrameSource> source;
   std::thread pump;
 
-  // The video's memory: ingestion steps and answers take turns on it.
+  // The video's memory: ingestion steps and answers take turns on it (MemoryTurn), their
+  // device work queued on the session's own stream.
   std::mutex memory_mutex;
+  std::unique_ptr<llm::DeviceStream> device_stream;
   std::unique_ptr<VideoStream> stream;
   memory::TierCounters tiers;  // after the last step (under mutex)
   // The time the memory's blocks cover, after the last step (under mutex): check() tells an
   // empty time window from it without waiting for the memory.
   std::optional<memory::TimeWindow> covered;
+};
+
+// A session's turn on its memory: its lock, with its device stream current, so that its work
+// is ordered on that stream and apart from other sessions' (llm/device_stream.h).
+class MemoryTurn {
+ public:
+  explicit MemoryTurn(Session& session)
+      : lock_(session.memory_mutex), stream_(*session.device_stream) {}
+
+ private:
+  std::lock_guard<std::mutex> lock_;
+  llm::DeviceStream::Guard stream_;
 };
 
 // The question of a chat request about a video: the text of its last user message.
@@ -189,7 +204,7 @@ void VideoEngine::State::run_step(const std::shared_ptr<Session>& session,
   int64_t first_frame = 0;
   std::optional<memory::TimeWindow> covered;
   try {
-    std::lock_guard<std::mutex> memory_lock(session->memory_mutex);
+    const MemoryTurn turn(*session);
     first_frame = session->stream->frames();
     step = pipeline->ingest(*session->stream, views, times, frame_seconds);
     tiers = session->stream->memory().store().counters();
@@ -245,7 +260,7 @@ void VideoEngine::State::run_pump(const std::shared_ptr<Session>& session) {
       disk = memory::SegmentStore::open(directory);
     }
     {
-      std::lock_guard<std::mutex> memory_lock(session->memory_mutex);
+      const MemoryTurn turn(*session);
       session->stream = pipeline->open_stream(std::move(disk));
     }
     {
@@ -339,6 +354,9 @@ VideoEngine::VideoEngine(const VideoEngineOptions& options, WorkScheduler& sched
   s.text = std::make_unique<TextAnswerer>(s.model->language_model(), *s.tokenizer, *s.chat_template,
                                           stop_token_ids(options.model_dir, *s.tokenizer),
                                           s.context_tokens, options.decode_batch);
+  // Sessions run on streams of their own (llm/device_stream.h): the weights' uploads, queued
+  // on this thread's stream, are done before any reads them.
+  if (s.placement.device.is_cuda()) torch::cuda::synchronize();
   log.info("engine.loaded", {{"engine", "video"},
                              {"model", options.model_id},
                              {"model_dir", options.model_dir},
@@ -368,6 +386,7 @@ void VideoEngine::start_ingest(const IngestRequest& request,
     throw EngineError(EngineError::Kind::kInvalidRequest, "frames_per_second must be > 0");
   }
   auto session = std::make_shared<Session>();
+  session->device_stream = std::make_unique<llm::DeviceStream>(state_->placement.device);
   session->request = request;
   session->observer = std::move(observer);
   std::lock_guard<std::mutex> lock(state_->mutex);
@@ -405,7 +424,7 @@ void VideoEngine::stop_ingest(const std::string& session_id) {
     std::lock_guard<std::mutex> lock(state_->mutex);
     shutting_down = state_->shut_down;
   }
-  std::lock_guard<std::mutex> memory_lock(session->memory_mutex);
+  const MemoryTurn turn(*session);
   if (session->stream && !shutting_down) session->stream->memory().store().remove_disk();
   session->stream.reset();
   state_->publish_memory();
@@ -459,7 +478,7 @@ AnswerUsage VideoEngine::answer(const AnswerRequest& request, const DeltaCallbac
                                                         request.videos.front().session_id);
   }
   const std::string question = question_of(request.messages);
-  std::lock_guard<std::mutex> memory_lock(session->memory_mutex);
+  const MemoryTurn turn(*session);
   if (!session->stream || session->stream->blocks() == 0) {
     throw EngineError(EngineError::Kind::kConflict,
                       "session " + request.videos.front().session_id +
@@ -521,7 +540,7 @@ void VideoEngine::shutdown() {
   }
   for (const std::shared_ptr<Session>& session : sessions) {
     if (session->pump.joinable()) session->pump.join();
-    std::lock_guard<std::mutex> memory_lock(session->memory_mutex);
+    const MemoryTurn turn(*session);
     if (!session->stream) continue;
     try {
       session->stream->memory().store().flush_to_disk();

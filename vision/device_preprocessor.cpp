@@ -6,6 +6,7 @@
 #include <cstring>
 #include <string>
 
+#include "llm/device_stream.h"
 #include "vision/image_resize.h"
 #include "vision/preprocess_error.h"
 
@@ -74,6 +75,8 @@ const DevicePreprocessor::Plan& DevicePreprocessor::plan_for(ImageSize input) co
       plan.height_offset = std::ldexp(1.0, resizer.vertical().precision - 1);
     }
   }
+  // Sessions read the plan on their own streams (llm/device_stream.h): its upload is done first.
+  llm::synchronize_current_stream(device_);
   return plans_.emplace(key, std::move(plan)).first->second;
 }
 
