@@ -8,7 +8,8 @@
 // --streams threads ingests its own stream of --frames synthetic frames (a box over 18% of
 // the picture flips between white and black on static colour bars: about 80% of the tokens
 // drop; 416 frames of 36 tokens fill the window), --steps frames per ingest call (the
-// service: 1 for live streams, frames_per_step = 8 for archives). Prints a markdown table and
+// service: 1 for live streams, frames_per_step = 8 for archives), each on a device stream of
+// its own as the service's sessions are. Prints a markdown table and
 // one JSON line per row. --profile writes a Chrome trace of 32 frames ingested after
 // --frames of them into one stream, at the last step size (torch's legacy profiler, CPU
 // times: run with CUDA_LAUNCH_BLOCKING=1 so that each operation's time is its kernel's; the
@@ -34,6 +35,7 @@
 #include "bench/bench_util.h"
 #include "llm/chat_template.h"
 #include "llm/checkpoint.h"
+#include "llm/device_stream.h"
 #include "llm/tokenizer.h"
 #include "service/video_pipeline.h"
 #include "vision/llava_onevision_model.h"
@@ -238,6 +240,9 @@ int main(int argc, char** argv) {
           threads.emplace_back([&, s] {
             try {
               torch::NoGradGuard thread_no_grad;
+              // Each stream's work on a device stream of its own, as the service runs sessions.
+              const llm::DeviceStream device_stream(device);
+              const llm::DeviceStream::Guard current(device_stream);
               const auto stream = pipeline.open_stream(nullptr);
               results[static_cast<size_t>(s)] =
                   ingest(pipeline, *stream, frames, options, step, 0, options.frames);
