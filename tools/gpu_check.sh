@@ -138,9 +138,11 @@ if has tests; then
         status=$test_status
         echo "-- $binary exited $test_status; its libraries and, with gdb, where it stopped:"
         ldd build-gpu-tests/tests/$binary | grep -Ei 'gtest|torch|c10|stdc|not found' || true
-        command -v gdb >/dev/null &&
-          gdb -batch -ex run -ex bt --args build-gpu-tests/tests/$binary --gtest_brief=1 2>&1 |
-          tail -25 || true
+        # gdb, else CUDA's cuda-gdb (a gdb that the CUDA toolkit brings).
+        debugger=$(command -v gdb || ls /usr/local/cuda*/bin/cuda-gdb 2>/dev/null | head -1 || true)
+        [[ -n $debugger ]] &&
+          "$debugger" -batch -ex run -ex bt --args build-gpu-tests/tests/$binary --gtest_brief=1 \
+            2>&1 | tail -25 || true
       fi
     done
   else
