@@ -155,6 +155,26 @@ torch::Tensor stack_layers(const std::vector<torch::Tensor>& layers, const char*
   return torch::stack(layers, 0).to(torch::kFloat32);
 }
 
+// A quantized block's everything but its codes, scales and zero points: block's metadata and
+// the [layers, kv_heads, T, head_dim] shape of its stacked keys.
+QuantizedBlock quantized_header(const KvBlock& block, torch::IntArrayRef shape,
+                                const QuantizationSettings& settings) {
+  QuantizedBlock out;
+  out.index = block.index;
+  out.start_seconds = block.start_seconds;
+  out.end_seconds = block.end_seconds;
+  out.frame_tokens = block.frame_tokens;
+  out.token_offsets = block.token_offsets;
+  out.summary_keys = block.summary_keys;
+  out.layers = shape[0];
+  out.kv_heads = shape[1];
+  out.tokens = shape[2];
+  out.head_dim = shape[3];
+  out.source_dtype = block.keys.front().scalar_type();
+  out.settings = settings;
+  return out;
+}
+
 }  // namespace
 
 void validate(const QuantizationSettings& settings) {
@@ -204,19 +224,7 @@ QuantizedBlock quantize_block(const KvBlock& block, const QuantizationSettings& 
                             std::to_string(block.token_offsets.numel()) + " entries for " +
                             std::to_string(keys.size(2)) + " tokens");
 
-  QuantizedBlock out;
-  out.index = block.index;
-  out.start_seconds = block.start_seconds;
-  out.end_seconds = block.end_seconds;
-  out.frame_tokens = block.frame_tokens;
-  out.token_offsets = block.token_offsets;
-  out.summary_keys = block.summary_keys;
-  out.layers = keys.size(0);
-  out.kv_heads = keys.size(1);
-  out.tokens = keys.size(2);
-  out.head_dim = keys.size(3);
-  out.source_dtype = block.keys.front().scalar_type();
-  out.settings = settings;
+  QuantizedBlock out = quantized_header(block, keys.sizes(), settings);
 
   // Keys per channel: groups run along T, so T goes last for the grouping and back after.
   Groups k = quantize_last_axis(keys.transpose(2, 3), settings.key_bits, settings.group_size,
@@ -309,19 +317,7 @@ std::vector<QuantizedBlock> quantize_blocks(const std::vector<KvBlock>& blocks,
   for (size_t b = 0; b < blocks.size(); ++b) {
     const KvBlock& block = blocks[b];
     const auto i = static_cast<int64_t>(b);
-    QuantizedBlock q;
-    q.index = block.index;
-    q.start_seconds = block.start_seconds;
-    q.end_seconds = block.end_seconds;
-    q.frame_tokens = block.frame_tokens;
-    q.token_offsets = block.token_offsets;
-    q.summary_keys = block.summary_keys;
-    q.layers = all_keys.size(0);
-    q.kv_heads = all_keys.size(1);
-    q.tokens = tokens[b];
-    q.head_dim = head_dim;
-    q.source_dtype = block.keys.front().scalar_type();
-    q.settings = settings;
+    QuantizedBlock q = quantized_header(block, keys[b].sizes(), settings);
     const int64_t key_groups = (tokens[b] + group - 1) / group;
     const auto packed = [&](const torch::Tensor& rows, int bits) {
       return rows_pack ? rows.contiguous().view({-1}) : pack_codes(rows, bits);
