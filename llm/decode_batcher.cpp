@@ -44,9 +44,10 @@ std::unique_ptr<DecodeBatcher::Row> DecodeBatcher::join(const KvCache& context) 
   if (stopping_) throw std::runtime_error("the decoding batch has stopped");
   const auto row = static_cast<int64_t>(free_row() - slots_.begin());
   decoder_.assign(row, context);  // throws std::invalid_argument when it does not fit
-  // The copy was queued on the caller's stream; the steps run on the batch thread's.
-  synchronize_current_stream(model_.device());
   decoder_.set_active(row, true);
+  // The copy and the row's flag were queued on the caller's stream; the steps run on the
+  // batch thread's.
+  synchronize_current_stream(model_.device());
   slots_[static_cast<size_t>(row)] = Slot{};
   slots_[static_cast<size_t>(row)].joined = true;
   ++joined_;
@@ -76,6 +77,8 @@ void DecodeBatcher::leave(int64_t row) {
   slot = Slot{};
   --joined_;
   decoder_.set_active(row, false);
+  // Queued on the caller's stream: done before the next step, which must not advance the row.
+  synchronize_current_stream(model_.device());
   if (joined_ > 0 && submitted_ == joined_) batch_ready_.notify_one();
   rows_ready_.notify_all();  // a free row for a joiner
 }
