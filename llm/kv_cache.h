@@ -6,6 +6,7 @@
 #include <torch/torch.h>
 
 #include <functional>
+#include <optional>
 #include <vector>
 
 #include "llm/qwen2_config.h"
@@ -40,6 +41,12 @@ class KvCache {
   virtual KvView view(int layer) const = 0;
   // Tokens held by layer 0.
   virtual int64_t length() const = 0;
+  // A position P known on the host such that view()'s positions increase strictly along the
+  // view in every layer and all lie below P; nullopt when the cache cannot tell without
+  // reading the device (the default). New tokens at positions from P on, in increasing order,
+  // then see exactly the tokens before them: their attention is causal from the bottom right
+  // and needs no mask (Qwen2Model::forward).
+  virtual std::optional<int64_t> ordered_end() const { return std::nullopt; }
   // Keeps the first `length` tokens of every layer (rolls back a rejected continuation).
   virtual void truncate(int64_t length) = 0;
 };

@@ -3,6 +3,7 @@
 #include <cmath>
 #include <limits>
 #include <optional>
+#include <tuple>
 #include <utility>
 
 #include "llm/model_error.h"
@@ -190,12 +191,12 @@ torch::Tensor Qwen2Model::mlp(const Layer& layer, const torch::Tensor& x) const 
 constexpr int64_t kGroupedAttentionTokens = 256;
 
 torch::Tensor Qwen2Model::attention(int index, const Layer& layer, const torch::Tensor& x,
-                                    const torch::Tensor& positions, bool ascending,
-                                    std::optional<bool>& unmasked, KvCache& cache) const {
+                                    Pass& pass, KvCache& cache) const {
   const int64_t n = x.size(0);
   const int64_t heads = config_.num_heads;
   const int64_t kv_heads = config_.num_kv_heads;
   const int64_t head_dim = config_.head_dim;
+  const torch::Tensor& positions = pass.positions;
   const Projections p = project(layer, x);
   const torch::Tensor q = p.q.reshape({n, heads, head_dim}).transpose(0, 1);
   const torch::Tensor k = p.k.reshape({n, kv_heads, head_dim}).transpose(0, 1);
@@ -205,18 +206,30 @@ torch::Tensor Qwen2Model::attention(int index, const Layer& layer, const torch::
   const KvView context = cache.view(index);
 
   const double scale = 1.0 / std::sqrt(static_cast<double>(head_dim));
-  if (n == 1 && !unmasked.has_value()) {
+  if (n == 1 && !pass.suffix && !pass.unmasked.has_value()) {
     // Whether the new token comes after every cached one: checked once per forward, in its
     // first layer (every layer holds the same positions), at the cost of one wait for the
     // device.
-    unmasked = (context.positions <= positions).all().item<bool>();
+    pass.unmasked = (context.positions <= positions).all().item<bool>();
   }
-  const bool unmasked_tail = n == 1 && *unmasked;
-  const torch::Tensor queries = rotate(q, positions);                  // [heads, n, head_dim]
-  const torch::Tensor keys = rotate(context.keys, context.positions);  // [kv_heads, T, head_dim]
+  const bool unmasked_tail = n == 1 && (pass.suffix || *pass.unmasked);
+  if (!pass.query_cos.defined()) {
+    std::tie(pass.query_cos, pass.query_sin) = rope_tables(positions, q.scalar_type());
+  }
+  const bool same_context = pass.context_positions.defined() &&
+                            pass.context_positions.data_ptr() == context.positions.data_ptr() &&
+                            pass.context_positions.numel() == context.positions.numel();
+  if (!same_context) {
+    pass.context_positions = context.positions;
+    std::tie(pass.context_cos, pass.context_sin) =
+        rope_tables(context.positions, context.keys.scalar_type());
+  }
+  const torch::Tensor queries = apply_rope(q, pass.query_cos, pass.query_sin);  // [heads, n, D]
+  const torch::Tensor keys =
+      apply_rope(context.keys, pass.context_cos, pass.context_sin);  // [kv_heads, T, D]
   const int64_t group = heads / kv_heads;
   torch::Tensor out;  // [heads, n, head_dim]
-  if (ascending && context.keys.size(1) == n) {
+  if (pass.ascending && context.keys.size(1) == n) {
     // A prompt on an empty cache: plain causal attention, no mask to build.
     out = compat::grouped_query_attention(queries.unsqueeze(0), keys.unsqueeze(0),
                                           context.values.unsqueeze(0), scale, /*causal=*/true)
@@ -229,6 +242,14 @@ torch::Tensor Qwen2Model::attention(int index, const Layer& layer, const torch::
     out = compat::grouped_query_attention(queries.unsqueeze(0), keys.unsqueeze(0),
                                           context.values.unsqueeze(0), scale, /*causal=*/false)
               .squeeze(0);
+  } else if (pass.suffix &&
+             (out = compat::causal_suffix_attention(queries.transpose(0, 1), keys.transpose(0, 1),
+                                                    context.values.transpose(0, 1), scale))
+                 .defined()) {
+    // New tokens after every cached one (a step of streamed frames, a question against
+    // memory): one fused kernel whose causal mask is aligned at the bottom right, no mask
+    // built, shared key heads read in place.
+    return torch::linear(out.reshape({n, heads * head_dim}), layer.o_weight);
   } else if (n <= kGroupedAttentionTokens) {
     // A few new tokens (one while generating, a frame's while streaming) against the cache:
     // a token sees every context token at a position no later than its own. Rows are
@@ -255,17 +276,21 @@ torch::Tensor Qwen2Model::forward(const torch::Tensor& embeddings, const torch::
                                   KvCache& cache) const {
   torch::NoGradGuard no_grad;
   const int64_t n = positions.size(0);
-  // Strictly increasing positions (checked once, on the caller's tensor) let a prompt on an
-  // empty cache use causal attention without a mask.
-  const bool ascending =
-      n <= 1 || positions.narrow(0, 1, n - 1).gt(positions.narrow(0, 0, n - 1)).all().item<bool>();
-  const torch::Tensor token_positions = positions.to(device_).to(torch::kInt64);
-  std::optional<bool> unmasked;  // one new token after every cached one (set in layer 0)
+  Pass pass;
+  // The positions are read on the host once (one wait for the device when they live there):
+  // strictly increasing ones on an empty cache are a plain causal prompt, and ones that follow
+  // every cached token attend without a mask.
+  const torch::Tensor host = positions.to(torch::kCPU, torch::kInt64).contiguous();
+  const int64_t* at = host.data_ptr<int64_t>();
+  pass.ascending = true;
+  for (int64_t i = 1; i < n; ++i) pass.ascending = pass.ascending && at[i] > at[i - 1];
+  const std::optional<int64_t> ordered_end = cache.ordered_end();
+  pass.suffix = pass.ascending && n >= 1 && ordered_end.has_value() && at[0] >= *ordered_end;
+  pass.positions = positions.device() == device_ ? positions.to(torch::kInt64) : host.to(device_);
   torch::Tensor x = embeddings.to(device_, dtype_);
   for (size_t i = 0; i < layers_.size(); ++i) {
     const Layer& layer = layers_[i];
-    x = x + attention(static_cast<int>(i), layer, rms_norm(x, layer.input_norm), token_positions,
-                      ascending, unmasked, cache);
+    x = x + attention(static_cast<int>(i), layer, rms_norm(x, layer.input_norm), pass, cache);
     x = x + mlp(layer, rms_norm(x, layer.post_attention_norm));
   }
   return rms_norm(x, final_norm_);

@@ -68,9 +68,19 @@ class Qwen2Model {
   // cos and sin of the rotation angles at positions (int64 [...]): [..., head_dim] in dtype.
   std::pair<torch::Tensor, torch::Tensor> rope_tables(const torch::Tensor& positions,
                                                       torch::ScalarType dtype) const;
-  torch::Tensor attention(int index, const Layer& layer, const torch::Tensor& x,
-                          const torch::Tensor& positions, bool ascending,
-                          std::optional<bool>& unmasked, KvCache& cache) const;
+  // What one forward() knows of its new tokens, shared by its layers.
+  struct Pass {
+    torch::Tensor positions;       // int64 [n], on the model's device
+    bool ascending = false;        // positions strictly increase
+    bool suffix = false;           // ascending and after every cached token (ordered_end)
+    std::optional<bool> unmasked;  // one new token after every cached one (set in layer 0)
+    // RoPE tables of the new tokens (the same in every layer) and of the last context seen;
+    // a layer whose context positions are that same tensor (the streaming window) reuses them.
+    torch::Tensor query_cos, query_sin;
+    torch::Tensor context_positions, context_cos, context_sin;
+  };
+  torch::Tensor attention(int index, const Layer& layer, const torch::Tensor& x, Pass& pass,
+                          KvCache& cache) const;
 
   Qwen2Config config_;
   torch::Device device_;

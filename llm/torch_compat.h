@@ -3,6 +3,7 @@
 
 #include <torch/torch.h>
 
+#include <atomic>
 #include <limits>
 #include <optional>
 #include <stdexcept>
@@ -61,6 +62,47 @@ inline torch::Tensor grouped_query_attention(const torch::Tensor& q, const torch
   }
   return attention(q, keys, values, allowed, scale);
 #endif
+#endif
+}
+
+// softmax(q·kᵀ·scale)·v where the Lq queries are the last Lq tokens of the Lk keys' sequence:
+// query i sees keys 0 .. Lk - Lq + i (a causal mask aligned at the bottom right), with
+// grouped-query heads (H a multiple of Hkv: query head h reads key head h / (H / Hkv)).
+// q [Lq, H, D], k and v [Lk, Hkv, D], each with a contiguous last dimension (other strides
+// are free, so views of a cache serve). Returns [Lq, H, D] from one flash-attention kernel
+// on CUDA with libtorch >= 2.5, fp16 or bf16, D a multiple of 8 up to 256; otherwise (CPU,
+// libtorch 1.13, another dtype or size, a card the kernel refuses) an undefined tensor, and
+// the caller masks explicitly. (Flash attention's causal mask is the bottom-right one when
+// Lq < Lk, which is why libtorch's scaled_dot_product_attention, whose is_causal is the
+// top-left one, does not hand it such calls.)
+inline torch::Tensor causal_suffix_attention(const torch::Tensor& q, const torch::Tensor& k,
+                                             const torch::Tensor& v, double scale) {
+#if VIGIL_TORCH_AT_LEAST(2, 5)
+  const int64_t head_dim = q.size(-1);
+  const bool half = q.scalar_type() == torch::kBFloat16 || q.scalar_type() == torch::kHalf;
+  if (!q.is_cuda() || !half || head_dim % 8 != 0 || head_dim > 256) return {};
+  // A card without the kernel (before sm80) refuses the first call; later calls skip it.
+  static std::atomic<bool> refused{false};
+  if (refused.load()) return {};
+  try {
+    return std::get<0>(at::_flash_attention_forward(
+                           q.unsqueeze(0), k.unsqueeze(0), v.unsqueeze(0),
+                           /*cum_seq_q=*/std::nullopt, /*cum_seq_k=*/std::nullopt, q.size(0),
+                           k.size(0), /*dropout_p=*/0.0, /*is_causal=*/true,
+                           /*return_debug_mask=*/false, scale, /*window_size_left=*/std::nullopt,
+                           /*window_size_right=*/std::nullopt, /*seqused_k=*/std::nullopt,
+                           /*alibi_slopes=*/std::nullopt))
+        .squeeze(0);
+  } catch (const c10::Error&) {
+    refused.store(true);
+    return {};
+  }
+#else
+  (void)q;
+  (void)k;
+  (void)v;
+  (void)scale;
+  return {};
 #endif
 }
 

@@ -138,6 +138,11 @@ int64_t AnswerKvCache::length() const {
   return question_position_ + question_.length();
 }
 
+std::optional<int64_t> AnswerKvCache::ordered_end() const {
+  if (question_.length() > 0) return std::nullopt;
+  return question_position_;
+}
+
 void AnswerKvCache::truncate(int64_t length) {
   question_.truncate(length - question_position_);
 }

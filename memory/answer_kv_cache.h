@@ -69,6 +69,9 @@ class AnswerKvCache final : public llm::KvCache {
   llm::KvView view(int layer) const override;
   int64_t length() const override;
   void truncate(int64_t length) override;
+  // question_position() while the question holds no tokens: the sinks', retrieved and recent
+  // blocks' positions ascend below it, whatever a layer retrieves.
+  std::optional<int64_t> ordered_end() const override;
 
  private:
   // Sinks + retrieved + recent of one layer, joined.

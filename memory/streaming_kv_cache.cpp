@@ -105,6 +105,11 @@ int64_t StreamingKvCache::length() const {
   return positions_[last].item<int64_t>() + 1;
 }
 
+std::optional<int64_t> StreamingKvCache::ordered_end() const {
+  if (held_positions_ > 0) return std::nullopt;
+  return next_position();
+}
+
 void StreamingKvCache::truncate(int64_t length) {
   if (held_positions_ == 0) return;
   const int64_t first = begin_ + sinks_.tokens() + window_tokens_;

@@ -71,6 +71,8 @@ class StreamingKvCache final : public llm::KvCache {
   llm::KvView view(int layer) const override;
   int64_t length() const override;
   void truncate(int64_t length) override;
+  // next_position() while no tokens are held: sinks and window positions ascend below it.
+  std::optional<int64_t> ordered_end() const override;
 
   // Cuts the held tokens into one block per frame, in order (the frames' T must add up to the
   // held tokens in every layer), with summary keys; pushes them into the window, drops the

@@ -23,9 +23,9 @@
 #            sessions 1/8/32/64 (ingest frames/s, time to first token), then archived ingestion
 #            frames/s at a measured token drop; load_bench.md and .json; media in .gpu/load;
 #    ingest  bench/ingest_bench.cpp: frames/s of VideoPipeline::ingest on the same random
-#            LLaVA-OneVision-7B checkpoint (1 and 4 streams, 1 and 8 frames per step), and a
+#            LLaVA-OneVision-7B checkpoint (1 and 4 streams, 1, 8 and 32 frames per step),
 #            per-stage times and a profile (VIGIL_INGEST_PROFILE_STEP frames per step, default
-#            8); VIGIL_INGEST_BENCH_ARGS replaces its arguments;
+#            32); VIGIL_INGEST_BENCH_ARGS replaces its arguments;
 #    tests   the unit tests whose CUDA branches a CPU machine skips, on the card: memory_tests
 #            (quantizer bounds on CUDA), stream_memory_tests (the retrieval index with its keys
 #            on the card, within and beyond its GPU budget; tiers), siglip_encoder_tests (the
@@ -187,9 +187,9 @@ fi
 if has ingest; then
   echo "== ingest benchmark: VideoPipeline::ingest, LLaVA-OneVision-7B shapes, service defaults"
   build-gpu/bench/vigil_ingest_bench --model "$load_checkpoint" --device cuda --dtype bf16 \
-    ${VIGIL_INGEST_BENCH_ARGS:---frames 448 --steps 1,8 --streams 1,4 --stage-times 1} 2>&1 |
+    ${VIGIL_INGEST_BENCH_ARGS:---frames 448 --steps 1,8,32 --streams 1,4 --stage-times 1} 2>&1 |
     tee "$out/ingest_bench.txt" || status=$?
-  profile_step=${VIGIL_INGEST_PROFILE_STEP:-8}
+  profile_step=${VIGIL_INGEST_PROFILE_STEP:-32}
   echo "-- where the time goes: 32 frames profiled after 448, a full window, $profile_step per step" \
     "(CUDA_LAUNCH_BLOCKING=1)"
   CUDA_LAUNCH_BLOCKING=1 build-gpu/bench/vigil_ingest_bench --model "$load_checkpoint" \

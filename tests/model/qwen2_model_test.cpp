@@ -5,10 +5,16 @@
 
 #include <gtest/gtest.h>
 
+#include <cmath>
+#include <limits>
+#include <optional>
+#include <utility>
+
 #include "llm/batch_decoder.h"
 #include "llm/checkpoint.h"
 #include "llm/kv_cache.h"
 #include "llm/safetensors_file.h"
+#include "llm/torch_compat.h"
 #include "llm/torch_tensors.h"
 
 namespace vigil::llm {
@@ -136,6 +142,127 @@ TEST_P(Qwen2Fixture, PromptAfterCachedTokensEqualsOnePromptOnAnEmptyCache) {
   const torch::Tensor reversed = model.logits(
       model.forward(model.embed(fixture.input_ids.index_select(0, order)), order, reversed_cache));
   EXPECT_LE(relative_error(reversed, whole.index_select(0, order)), 1e-5);
+}
+
+// A ContiguousKvCache that vouches for its order the way the streaming and answer caches do
+// (KvCache::ordered_end): its tokens came at consecutive positions from 0.
+class OrderedKvCache final : public KvCache {
+ public:
+  explicit OrderedKvCache(int layers) : cache_(layers) {}
+  void append(int layer, const torch::Tensor& keys, const torch::Tensor& values,
+              const torch::Tensor& positions) override {
+    cache_.append(layer, keys, values, positions);
+  }
+  KvView view(int layer) const override { return cache_.view(layer); }
+  int64_t length() const override { return cache_.length(); }
+  void truncate(int64_t length) override { cache_.truncate(length); }
+  std::optional<int64_t> ordered_end() const override { return cache_.length(); }
+
+ private:
+  ContiguousKvCache cache_;
+};
+
+// Logits of the fixture's second half, prefilled after its first half in `cache`, then of one
+// more token after them.
+template <typename Cache>
+std::pair<torch::Tensor, torch::Tensor> chunked_logits(const Qwen2Model& model,
+                                                       const torch::Tensor& ids) {
+  const torch::Device device = model.device();
+  const int64_t n = ids.size(0);
+  const int64_t first = n / 2;
+  Cache cache(static_cast<int>(model.config().num_layers));
+  const auto run = [&](int64_t begin, int64_t end) {
+    return model.logits(model.forward(model.embed(ids.narrow(0, begin, end - begin).to(device)),
+                                      torch::arange(begin, end).to(device), cache));
+  };
+  run(0, first);
+  const torch::Tensor second = run(first, n - 1).cpu();
+  return {second, run(n - 1, n).cpu()};
+}
+
+TEST_P(Qwen2Fixture, TokensAfterAnOrderedCacheAttendWithoutAMask) {
+  // With a cache that vouches for its order, new tokens after it take the unmasked paths
+  // (one fused kernel on CUDA; the CPU keeps the explicit mask, and one token skips the check
+  // against the cache): the logits equal those of the same chunks without the promise.
+  const Fixture fixture = load_fixture(GetParam());
+  const auto [ordered_second, ordered_last] =
+      chunked_logits<OrderedKvCache>(*fixture.model, fixture.input_ids);
+  const auto [masked_second, masked_last] =
+      chunked_logits<ContiguousKvCache>(*fixture.model, fixture.input_ids);
+  EXPECT_LE(relative_error(ordered_second, masked_second), 1e-6);
+  EXPECT_LE(relative_error(ordered_last, masked_last), 1e-6);
+  const int64_t n = fixture.input_ids.size(0);
+  EXPECT_LE(relative_error(ordered_second, fixture.logits.narrow(0, n / 2, n - 1 - n / 2)), 1e-4);
+}
+
+TEST_P(Qwen2Fixture, OnCudaTheBottomRightCausalKernelAgreesWithTheMaskedPath) {
+  if (!torch::cuda::is_available()) GTEST_SKIP() << "no CUDA device";
+  const std::string dir = kFixtures + "/" + GetParam();
+  const Checkpoint checkpoint = Checkpoint::open(dir);
+  const std::unique_ptr<Qwen2Model> model =
+      Qwen2Model::load(checkpoint, qwen2_config_of_checkpoint(checkpoint.config(), dir),
+                       torch::kCUDA, torch::kBFloat16);
+  const Fixture fixture = load_fixture(GetParam());
+  const auto [ordered_second, ordered_last] =
+      chunked_logits<OrderedKvCache>(*model, fixture.input_ids);
+  const auto [masked_second, masked_last] =
+      chunked_logits<ContiguousKvCache>(*model, fixture.input_ids);
+  // bf16 kernels with different score precisions: transformers' CUDA parity bound.
+  EXPECT_LE(relative_error(ordered_second, masked_second), 2e-2);
+  EXPECT_LE(relative_error(ordered_last, masked_last), 2e-2);
+}
+
+TEST(CausalSuffixAttention, MatchesAnExplicitBottomRightMaskOnCudaAndDeclinesTheCpu) {
+  const auto make = [](int64_t heads, int64_t tokens, int64_t head_dim, torch::Device device) {
+    // [tokens, heads, head_dim] as a view of a [heads, capacity, head_dim] buffer, the way a
+    // cache's layer is laid out.
+    return torch::randn({heads, tokens + 7, head_dim}, torch::dtype(torch::kFloat32))
+        .to(device, torch::kBFloat16)
+        .narrow(1, 3, tokens)
+        .transpose(0, 1);
+  };
+  torch::manual_seed(3);
+  const int64_t heads = 28, kv_heads = 4, head_dim = 128;
+  if (!torch::cuda::is_available()) {
+    const torch::Tensor q = make(heads, 5, head_dim, torch::kCPU);
+    const torch::Tensor k = make(kv_heads, 9, head_dim, torch::kCPU);
+    EXPECT_FALSE(compat::causal_suffix_attention(q, k, k, 0.1).defined());
+    return;
+  }
+  for (const int64_t n : {1, 37, 300}) {
+    const int64_t context = n + 500;
+    const torch::Tensor q = make(heads, n, head_dim, torch::kCUDA);
+    const torch::Tensor k = make(kv_heads, context, head_dim, torch::kCUDA);
+    const torch::Tensor v = make(kv_heads, context, head_dim, torch::kCUDA);
+    const double scale = 1.0 / std::sqrt(static_cast<double>(head_dim));
+    const torch::Tensor out = compat::causal_suffix_attention(q, k, v, scale);
+    ASSERT_TRUE(out.defined()) << "the fused kernel declined " << n << " tokens";
+    // fp32 reference: query i (of n) sees keys 0 .. context - n + i.
+    const int64_t group = heads / kv_heads;
+    const torch::Tensor q32 = q.to(torch::kFloat32).transpose(0, 1);  // [H, n, D]
+    const torch::Tensor k32 = k.to(torch::kFloat32).transpose(0, 1).repeat_interleave(group, 0);
+    const torch::Tensor v32 = v.to(torch::kFloat32).transpose(0, 1).repeat_interleave(group, 0);
+    const torch::Tensor rows = torch::arange(n, torch::kCUDA).unsqueeze(1);
+    const torch::Tensor cols = torch::arange(context, torch::kCUDA).unsqueeze(0);
+    const torch::Tensor scores = torch::matmul(q32, k32.transpose(1, 2)) * scale;
+    const torch::Tensor expected =
+        torch::matmul(torch::softmax(scores.masked_fill(cols > rows + (context - n),
+                                                        -std::numeric_limits<float>::infinity()),
+                                     -1),
+                      v32)
+            .transpose(0, 1);
+    EXPECT_LE(relative_error(out.to(torch::kFloat32), expected), 2e-2) << n << " tokens";
+    // The mask's alignment matters: the top-left one gives other rows.
+    if (n > 1) {
+      const torch::Tensor top_left =
+          torch::matmul(
+              torch::softmax(
+                  scores.masked_fill(cols > rows, -std::numeric_limits<float>::infinity()), -1),
+              v32)
+              .transpose(0, 1);
+      EXPECT_GT(relative_error(out.to(torch::kFloat32), top_left), 0.1) << n << " tokens";
+    }
+  }
 }
 
 TEST_P(Qwen2Fixture, BatchDecodingEqualsEachSequenceDecodedAlone) {
