@@ -113,30 +113,47 @@ std::unique_ptr<VideoStream> VideoPipeline::open_stream(
       new VideoStream(std::move(stream_memory), config_.token_drop, count));
 }
 
+namespace {
+
+// Marks a pipeline stage for a profiler's trace (bench/ingest_bench.cpp sums them) while it
+// lives.
+class Stage {
+ public:
+  explicit Stage(const char* name) : scope_(at::RecordScope::USER_SCOPE) {
+    if (scope_.isActive()) scope_.before(name);
+  }
+
+ private:
+  at::RecordFunction scope_;
+};
+
+}  // namespace
+
 IngestStep VideoPipeline::ingest(VideoStream& stream,
                                  const std::vector<vision::RgbImageView>& frames,
                                  const std::vector<double>& times_seconds,
                                  double frame_seconds) const {
+  return remember(stream, see(stream, frames, times_seconds, frame_seconds));
+}
+
+SeenFrames VideoPipeline::see(VideoStream& stream, const std::vector<vision::RgbImageView>& frames,
+                              const std::vector<double>& times_seconds,
+                              double frame_seconds) const {
   if (frames.size() != times_seconds.size()) {
     throw std::invalid_argument("ingest: " + std::to_string(frames.size()) + " frames but " +
                                 std::to_string(times_seconds.size()) + " times");
   }
-  IngestStep step;
-  if (frames.empty()) return step;
+  SeenFrames seen;
+  if (frames.empty()) return seen;
   torch::NoGradGuard no_grad;
-  // The stages appear under these names in a profiler's trace (bench/ingest_bench.cpp).
-  std::optional<at::RecordFunction> stage;
-  const auto begin_stage = [&stage](const char* name) {
-    stage.reset();
-    stage.emplace(at::RecordScope::USER_SCOPE);
-    if (stage->isActive()) stage->before(name);
-  };
-  begin_stage("vigil::ingest.encode_frames");
-  const vision::VideoTokens video = model_.vision_encoder().encode_frames(frames);
-  begin_stage("vigil::ingest.token_drop");
-  const std::vector<vision::FrameTokenDrop> drops = stream.token_drop_.apply(video.tokens);
-
-  std::vector<memory::FrameInfo> kept_frames;
+  std::optional<vision::VideoTokens> video;
+  {
+    const Stage stage("vigil::ingest.encode_frames");
+    video = model_.vision_encoder().encode_frames(frames);
+  }
+  const Stage stage("vigil::ingest.token_drop");
+  const std::vector<vision::FrameTokenDrop> drops = stream.token_drop_.apply(video->tokens);
+  IngestStep& step = seen.step;
   std::vector<torch::Tensor> kept_tokens;
   for (size_t f = 0; f < drops.size(); ++f) {
     const vision::FrameTokenDrop& drop = drops[f];
@@ -152,28 +169,38 @@ IngestStep VideoPipeline::ingest(VideoStream& stream,
     info.start_seconds = times_seconds[f];
     info.end_seconds = times_seconds[f] + frame_seconds;
     info.frame_tokens = drop.tokens_in;
-    info.token_offsets = drop.kept_offsets;
-    kept_frames.push_back(std::move(info));
+    info.token_offsets = drop.kept_offsets.to(torch::kCPU);
+    seen.kept_frames.push_back(std::move(info));
     kept_tokens.push_back(drop.kept_tokens);
   }
   step.frames = static_cast<int64_t>(frames.size());
-  if (!kept_frames.empty()) {
+  if (!kept_tokens.empty()) {
+    seen.embeddings = torch::cat(kept_tokens, 0).to(model_.language_model().dtype());
+  }
+  seen.end_seconds = times_seconds.back() + frame_seconds;
+  stream.next_frame_ += step.frames;
+  return seen;
+}
+
+IngestStep VideoPipeline::remember(VideoStream& stream, const SeenFrames& seen) const {
+  if (seen.step.frames == 0) return seen.step;
+  torch::NoGradGuard no_grad;
+  if (!seen.kept_frames.empty()) {
     const llm::Qwen2Model& language = model_.language_model();
     memory::StreamingKvCache& encoder = stream.memory().encoder();
-    const torch::Tensor embeddings = torch::cat(kept_tokens, 0).to(language.dtype());
-    begin_stage("vigil::ingest.llm_forward");
-    language.forward(embeddings, encoder.frame_positions(kept_frames).to(language.device()),
-                     encoder);
-    begin_stage("vigil::ingest.commit_frames");
-    stream.memory().commit_frames(kept_frames);
-    stream.blocks_ += static_cast<int64_t>(kept_frames.size());
+    {
+      const Stage stage("vigil::ingest.llm_forward");
+      language.forward(seen.embeddings,
+                       encoder.frame_positions(seen.kept_frames).to(language.device()), encoder);
+    }
+    const Stage stage("vigil::ingest.commit_frames");
+    stream.memory().commit_frames(seen.kept_frames);
+    stream.blocks_ += static_cast<int64_t>(seen.kept_frames.size());
   }
-  stream.next_frame_ += step.frames;
-  stream.last_time_ = times_seconds.back() + frame_seconds;
+  stream.last_time_ = seen.end_seconds;
   // Frames that kept nothing are shown by the last block before them, for time windows.
   stream.memory().cover_until(stream.last_time_);
-  stage.reset();
-  return step;
+  return seen.step;
 }
 
 PreparedQuestion VideoPipeline::prepare(VideoStream& stream, const std::string& question,

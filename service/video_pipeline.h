@@ -48,7 +48,17 @@ struct IngestStep {
   std::vector<int64_t> frame_tokens_kept;  // per frame: kept
 };
 
-// One stream's state. Not thread-safe: the caller serialises ingest() and answers per stream.
+// Frames that the vision encoder and the token drop have seen, not yet in the stream's memory
+// (VideoPipeline::see, then VideoPipeline::remember).
+struct SeenFrames {
+  IngestStep step;                             // the counts; remember() returns it
+  std::vector<memory::FrameInfo> kept_frames;  // frames that kept >= 1 token, in order
+  torch::Tensor embeddings;  // [kept tokens, hidden] in the LLM's dtype; undefined if none
+  double end_seconds = 0.0;  // when the last frame stops being shown
+};
+
+// One stream's state. Not thread-safe: the caller serialises see() calls, and remember() calls
+// and answers, per stream; a see() may run beside a remember() (they touch different parts).
 class VideoStream {
  public:
   memory::StreamMemory& memory() { return *memory_; }
@@ -93,9 +103,20 @@ class VideoPipeline {
   std::unique_ptr<VideoStream> open_stream(std::unique_ptr<memory::SegmentStore> disk) const;
 
   // Encodes frames (RGB24, time order, after the stream's earlier frames) shown from
-  // times_seconds[i] for frame_seconds each into the stream's memory.
+  // times_seconds[i] for frame_seconds each into the stream's memory: remember(see(...)).
   IngestStep ingest(VideoStream& stream, const std::vector<vision::RgbImageView>& frames,
                     const std::vector<double>& times_seconds, double frame_seconds) const;
+  // The first half of ingest(): the vision encoder and the token drop, which depend only on
+  // the stream's earlier frames, not on its memory. Work queued on the current device stream.
+  SeenFrames see(VideoStream& stream, const std::vector<vision::RgbImageView>& frames,
+                 const std::vector<double>& times_seconds, double frame_seconds) const;
+  // The second half: the language model encodes the kept tokens against the stream's window
+  // and the blocks are committed to its memory. Takes SeenFrames in see()'s order; their
+  // embeddings must be complete on the device (the caller synchronises see()'s stream when
+  // remember() runs on another).
+  // The caller keeps `seen` until this stream's device work is done when its embeddings came
+  // from another stream (their memory could otherwise be reused there while still read here).
+  IngestStep remember(VideoStream& stream, const SeenFrames& seen) const;
 
   // Retrieves the stream's memory for `question` and prefills the prompt's rest in one
   // forward; the result holds its last token's logits for the generator to sample first.
