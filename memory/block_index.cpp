@@ -91,46 +91,69 @@ torch::Tensor BlockIndex::fold_queries(const torch::Tensor& queries, torch::Devi
 
 void BlockIndex::add(int64_t block_index, const torch::Tensor& summary_keys, double start_seconds,
                      double end_seconds) {
-  assert(summary_keys.numel() == layers() * dimension());
-  assert(block_indices_.empty() || block_index > block_indices_.back());
-  assert(start_seconds_.empty() || start_seconds >= start_seconds_.back());
-  const torch::Tensor rows = host_rows(summary_keys, dimension(), metric_);  // [layers, dim]
+  add_all({{block_index, summary_keys, start_seconds, end_seconds}});
+}
+
+void BlockIndex::add_all(const std::vector<NewBlock>& blocks) {
+  if (blocks.empty()) return;
+  const auto count = static_cast<int64_t>(blocks.size());
+  std::vector<torch::Tensor> summaries;
+  for (const NewBlock& block : blocks) {
+    assert(block.summary_keys.numel() == layers() * dimension());
+    summaries.push_back(
+        block.summary_keys.to(torch::kCPU, torch::kFloat32).reshape({layers(), dimension()}));
+  }
+  // [layers, count, dim]: each layer's new rows side by side.
+  const torch::Tensor rows = host_rows(torch::stack(summaries, 1), dimension(), metric_)
+                                 .view({layers(), count, dimension()});
   for (size_t layer = 0; layer < layers_.size(); ++layer) {
-    layers_[layer]->add(1, rows[static_cast<int64_t>(layer)].data_ptr<float>());
+    layers_[layer]->add(count, rows[static_cast<int64_t>(layer)].data_ptr<float>());
   }
   if (max_device_rows_ > 0) {
     // The normalised host rows, so the device keys are bit-equal to FAISS's.
     torch::NoGradGuard no_grad;
     const torch::Tensor device_rows = rows.to(device_);
-    const int64_t row = this->device_rows();  // where the new row goes
-    const int64_t capacity = device_keys_.front().defined() ? device_keys_.front().size(0) : 0;
-    int64_t grown = capacity, drop = 0;
-    if (row == capacity) {
-      if (capacity < max_device_rows_) {
-        grown = std::min(max_device_rows_, capacity == 0 ? kInitialCapacity : 2 * capacity);
-      } else {
-        drop = std::max<int64_t>(1, capacity / kDropFraction);
+    int64_t written = 0;
+    while (written < count) {
+      const int64_t row = size() + written - first_device_row_;  // where the next row goes
+      const int64_t capacity = device_keys_.front().defined() ? device_keys_.front().size(0) : 0;
+      int64_t grown = capacity, drop = 0;
+      if (row == capacity) {
+        if (capacity < max_device_rows_) {
+          grown = std::min(max_device_rows_, capacity == 0 ? kInitialCapacity : 2 * capacity);
+        } else {
+          drop = std::max<int64_t>(1, capacity / kDropFraction);
+        }
       }
-    }
-    for (size_t layer = 0; layer < device_keys_.size(); ++layer) {
-      torch::Tensor& keys = device_keys_[layer];
-      if (grown != capacity || drop > 0) {
-        // One layer at a time: at most one layer's capacity above the budget, briefly.
-        torch::Tensor moved = torch::empty({grown, dimension()}, rows.options().device(device_));
-        if (row - drop > 0) moved.narrow(0, 0, row - drop).copy_(keys.narrow(0, drop, row - drop));
-        keys = moved;
+      const int64_t rows_now = std::min(count - written, grown - (row - drop));
+      for (size_t layer = 0; layer < device_keys_.size(); ++layer) {
+        torch::Tensor& keys = device_keys_[layer];
+        if (grown != capacity || drop > 0) {
+          // One layer at a time: at most one layer's capacity above the budget, briefly.
+          torch::Tensor moved = torch::empty({grown, dimension()}, rows.options().device(device_));
+          if (row - drop > 0) {
+            moved.narrow(0, 0, row - drop).copy_(keys.narrow(0, drop, row - drop));
+          }
+          keys = moved;
+        }
+        keys.narrow(0, row - drop, rows_now)
+            .copy_(device_rows[static_cast<int64_t>(layer)].narrow(0, written, rows_now));
       }
-      keys[row - drop].copy_(device_rows[static_cast<int64_t>(layer)]);
+      first_device_row_ += drop;
+      written += rows_now;
     }
-    first_device_row_ += drop;
   }
-  block_indices_.push_back(block_index);
+  for (const NewBlock& block : blocks) {
+    assert(block_indices_.empty() || block.block_index > block_indices_.back());
+    assert(start_seconds_.empty() || block.start_seconds >= start_seconds_.back());
+    block_indices_.push_back(block.block_index);
+    // The previous block covers the time up to this one (frames in between left no block).
+    cover_until(block.start_seconds);
+    const double previous = covered_until_.empty() ? block.end_seconds : covered_until_.back();
+    start_seconds_.push_back(block.start_seconds);
+    covered_until_.push_back(std::max(block.end_seconds, previous));
+  }
   if (max_device_rows_ == 0) first_device_row_ = size();  // nothing on the device
-  // The previous block covers the time up to this one (frames in between left no block).
-  cover_until(start_seconds);
-  const double previous = covered_until_.empty() ? end_seconds : covered_until_.back();
-  start_seconds_.push_back(start_seconds);
-  covered_until_.push_back(std::max(end_seconds, previous));
 }
 
 int64_t BlockIndex::device_bytes_reserved() const {

@@ -112,6 +112,15 @@ class BlockIndex {
   // added in increasing order, and start times must not decrease (time order).
   void add(int64_t block_index, const torch::Tensor& summary_keys, double start_seconds = 0.0,
            double end_seconds = 0.0);
+  // add() for several blocks in order, with one copy to the device and one write per layer
+  // for all of them (an ingestion step commits many).
+  struct NewBlock {
+    int64_t block_index = 0;
+    torch::Tensor summary_keys;
+    double start_seconds = 0.0;
+    double end_seconds = 0.0;
+  };
+  void add_all(const std::vector<NewBlock>& blocks);
   // Frames up to until_seconds left no block (token drop kept nothing of them): the newest
   // block covers their time (blocks_in). No-op before the first block.
   void cover_until(double until_seconds);

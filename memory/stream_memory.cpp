@@ -21,9 +21,11 @@ void StreamMemory::commit_frames(const std::vector<FrameInfo>& frames) {
   const std::vector<torch::Tensor> host = torch::stack(summaries, 0).to(torch::kCPU).unbind(0);
   for (size_t i = 0; i < blocks.size(); ++i) blocks[i].summary_keys = host[i];
   store_.put_all(blocks);
+  std::vector<BlockIndex::NewBlock> indexed;
   for (const KvBlock& block : blocks) {
-    index_.add(block.index, block.summary_keys, block.start_seconds, block.end_seconds);
+    indexed.push_back({block.index, block.summary_keys, block.start_seconds, block.end_seconds});
   }
+  index_.add_all(indexed);
 }
 
 std::unique_ptr<AnswerKvCache> StreamMemory::answer_cache() const {

@@ -189,6 +189,49 @@ TEST(BlockIndex, ADeviceBudgetBoundsTheRowsKeptThereAndChangesNoResult) {
   }
 }
 
+TEST(BlockIndex, BlocksAddedTogetherAreIndexedAsBlocksAddedOneByOne) {
+  // Batches of several sizes, some larger than the device budget, some crossing its growth
+  // and its drops: the rows kept on the device, the searches and the time covered are the
+  // same as with one add() per block.
+  torch::manual_seed(5);
+  const int64_t row_bytes = kLayers * kKvHeads * kHeadDim * 4;
+  const int64_t budget_rows = 300;
+  for (const BlockMetric metric : {BlockMetric::kInnerProduct, BlockMetric::kCosine}) {
+    BlockIndex together(kShape, metric, torch::kCPU, budget_rows * row_bytes);
+    BlockIndex one_by_one(kShape, metric, torch::kCPU, budget_rows * row_bytes);
+    int64_t next = 0;
+    for (const int64_t batch : {1, 7, 33, 255, 1, 400, 64, 2, 130}) {
+      std::vector<BlockIndex::NewBlock> blocks;
+      for (int64_t i = 0; i < batch; ++i, ++next) {
+        // Every third frame left no block: the blocks' times have gaps.
+        const auto start = static_cast<double>(next * 3);
+        blocks.push_back({next, torch::randn({kLayers, kKvHeads, kHeadDim}), start, start + 1.0});
+        one_by_one.add(next, blocks.back().summary_keys, start, start + 1.0);
+      }
+      together.add_all(blocks);
+      ASSERT_EQ(together.size(), one_by_one.size());
+      ASSERT_EQ(together.device_rows(), one_by_one.device_rows()) << next;
+      ASSERT_EQ(together.device_bytes_reserved(), one_by_one.device_bytes_reserved()) << next;
+      EXPECT_EQ(together.time_covered().end_seconds, one_by_one.time_covered().end_seconds);
+    }
+    const torch::Tensor queries = torch::randn({2, kDim});
+    for (const BlockRange range : {BlockRange{}, BlockRange{0, 100}, BlockRange{next - 50, next}}) {
+      for (int layer = 0; layer < kLayers; ++layer) {
+        const auto got = together.search(layer, queries, 16, range);
+        const auto want = one_by_one.search(layer, queries, 16, range);
+        ASSERT_EQ(got.size(), want.size());
+        for (size_t q = 0; q < got.size(); ++q) {
+          ASSERT_EQ(got[q].size(), want[q].size());
+          for (size_t j = 0; j < got[q].size(); ++j) {
+            EXPECT_EQ(got[q][j].block_index, want[q][j].block_index);
+            EXPECT_EQ(got[q][j].score, want[q][j].score);
+          }
+        }
+      }
+    }
+  }
+}
+
 // search() (torch scoring on the index's device) returns the blocks FAISS returns, in the same
 // order, up to float ties: at every rank the scores agree, and the block does wherever its
 // score is apart from its neighbours' by more than the rounding of either computation.
