@@ -82,9 +82,8 @@ torch::Tensor Qwen2Model::embed(const torch::Tensor& ids) const {
 }
 
 torch::Tensor Qwen2Model::rms_norm(const torch::Tensor& x, const torch::Tensor& weight) const {
-  const torch::Tensor x32 = x.to(torch::kFloat32);
-  const torch::Tensor variance = x32.pow(2).mean(-1, /*keepdim=*/true);
-  return weight * (x32 * torch::rsqrt(variance + config_.rms_norm_eps)).to(x.scalar_type());
+  // As transformers: normalised in fp32, rounded to x's dtype, then scaled in that dtype.
+  return weight * compat::unit_rms_norm(x, config_.rms_norm_eps);
 }
 
 std::pair<torch::Tensor, torch::Tensor> Qwen2Model::rope_tables(const torch::Tensor& positions,

@@ -117,6 +117,19 @@ inline torch::Tensor rms_norm(const torch::Tensor& x, const torch::Tensor& weigh
 #endif
 }
 
+// x·rsqrt(mean(x²) + eps) over the last dimension, computed in fp32 and rounded to x's dtype
+// once: the part of transformers' Qwen2RMSNorm before its weight, to the same roundings.
+// libtorch 2.x computes it in one kernel (two passes over x instead of about ten), 1.13 in
+// the composed operations.
+inline torch::Tensor unit_rms_norm(const torch::Tensor& x, double eps) {
+#if VIGIL_TORCH_AT_LEAST(2, 4)
+  return at::rms_norm(x, {x.size(-1)}, /*weight=*/std::nullopt, eps);
+#else
+  const torch::Tensor x32 = x.to(torch::kFloat32);
+  return (x32 * torch::rsqrt(x32.pow(2).mean(-1, true) + eps)).to(x.scalar_type());
+#endif
+}
+
 // Restricts the fused attention that scaled_dot_product_attention may pick on CUDA to one
 // backend ("flash", "cudnn", "efficient" or "math"; "default" leaves libtorch's choice), for
 // benchmarks that compare them. Throws std::invalid_argument for another name, or for a
