@@ -37,6 +37,32 @@ QuantizedBlock copy_block(const QuantizedBlock& q,
   return result;
 }
 
+// Device tensors copied into host tensors of their own (pinned when the copies pin) with one
+// copy for all of them: their bytes are gathered on the device, copied once on the copy
+// stream, waited for, and split on the host. Many small copies each cost a few calls to the
+// driver; one step's blocks hold six tensors each.
+std::vector<torch::Tensor> gather_to_host(const std::vector<torch::Tensor>& tensors,
+                                          CopyStream& copies) {
+  std::vector<torch::Tensor> bytes;
+  for (const torch::Tensor& t : tensors) {
+    bytes.push_back(t.contiguous().view({-1}).view(torch::kUInt8));
+  }
+  const torch::Tensor host = copies.to_host(torch::cat(bytes));
+  copies.synchronize();
+  std::vector<torch::Tensor> parts;
+  int64_t offset = 0;
+  for (size_t i = 0; i < tensors.size(); ++i) {
+    const int64_t count = bytes[i].numel();
+    torch::Tensor part = torch::empty(
+        tensors[i].sizes(),
+        tensors[i].options().device(torch::kCPU).pinned_memory(copies.pins_host_memory()));
+    part.view({-1}).view(torch::kUInt8).copy_(host.narrow(0, offset, count));
+    parts.push_back(std::move(part));
+    offset += count;
+  }
+  return parts;
+}
+
 // parts concatenated along dim 0 in new host memory (pinned when asked: copies from it to the
 // device can then overlap compute).
 torch::Tensor concatenate(const std::vector<torch::Tensor>& parts, bool pin) {
@@ -84,13 +110,33 @@ void TieredBlockStore::put_all(const std::vector<KvBlock>& blocks) {
   const auto to_host = [&](const torch::Tensor& t) { return copies_.to_host(t); };
   // Quantize where the blocks are (the GPU when encoding on CUDA): fewer bytes to copy.
   std::vector<QuantizedBlock> quantized;
-  if (config_.quantize) quantized = quantize_blocks(blocks, config_.quantization);
+  if (config_.quantize) {
+    quantized = quantize_blocks(blocks, config_.quantization);
+    if (device_.is_cuda()) {
+      // The step's codes, scales and zero points come to the host in one copy.
+      std::vector<torch::Tensor> tensors;
+      for (const QuantizedBlock& q : quantized) {
+        for (const QuantizedTensor* t : {&q.keys, &q.values}) {
+          tensors.insert(tensors.end(), {t->packed, t->scales, t->zeros});
+        }
+      }
+      const std::vector<torch::Tensor> host = gather_to_host(tensors, copies_);
+      size_t next = 0;
+      for (QuantizedBlock& q : quantized) {
+        for (QuantizedTensor* t : {&q.keys, &q.values}) {
+          t->packed = host[next++];
+          t->scales = host[next++];
+          t->zeros = host[next++];
+        }
+      }
+    }
+  }
   for (size_t i = 0; i < blocks.size(); ++i) {
     const KvBlock& block = blocks[i];
     assert(meta_.count(block.index) == 0 && block.tokens() >= 1);
     HostEntry entry;
     if (config_.quantize) {
-      entry.quantized = copy_block(quantized[i], to_host);
+      entry.quantized = device_.is_cuda() ? quantized[i] : copy_block(quantized[i], to_host);
       entry.quantized->token_offsets = block.token_offsets.to(torch::kCPU);
       entry.quantized->summary_keys = block.summary_keys.to(torch::kCPU);
       entry.bytes = entry.quantized->kv_bytes();

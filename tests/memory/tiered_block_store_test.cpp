@@ -132,6 +132,39 @@ TEST(TieredBlockStore, QuantizedRoundTripsEqualTheQuantizedFormInEveryTier) {
   }
 }
 
+TEST(TieredBlockStore, BlocksPutTogetherOnCudaComeBackAsTheirQuantizedFormFromRamAndDisk) {
+  // put_all on a CUDA store brings a step's codes, scales and zero points to the host in one
+  // copy and splits them there: each block must come back exactly as quantized alone.
+  if (!torch::cuda::is_available()) GTEST_SKIP() << "no CUDA device";
+  for (const int64_t host_bytes : {int64_t{1} << 30, int64_t{0}}) {  // stays in RAM; spills
+    torch::manual_seed(6);
+    testing::TempDir dir;
+    TierConfig config = exact_config(0, host_bytes);
+    config.quantize = true;
+    TieredBlockStore store(config, torch::kCUDA, torch::kBFloat16, open_disk(dir));
+    std::vector<KvBlock> blocks;
+    for (const int64_t tokens : {40, 1, 33, 7, 64}) {
+      KvBlock block = random_block(static_cast<int64_t>(blocks.size()), tokens);
+      for (torch::Tensor& k : block.keys) k = k.to(torch::kCUDA, torch::kBFloat16);
+      for (torch::Tensor& v : block.values) v = v.to(torch::kCUDA, torch::kBFloat16);
+      block.summary_keys = block.summary_keys.to(torch::kCUDA);
+      blocks.push_back(std::move(block));
+    }
+    store.put_all(blocks);
+    for (const KvBlock& block : blocks) {
+      const KvBlock expected = dequantize_block(quantize_block(block, config.quantization),
+                                                torch::kCUDA, torch::kBFloat16);
+      const KvBlock back = store.fetch_block(block.index);
+      for (int l = 0; l < kLayers; ++l) {
+        EXPECT_TRUE(torch::equal(back.keys[l].to(torch::kCUDA), expected.keys[l]))
+            << "block " << block.index << " layer " << l << " host bytes " << host_bytes;
+        EXPECT_TRUE(torch::equal(back.values[l].to(torch::kCUDA), expected.values[l]))
+            << "block " << block.index << " layer " << l << " host bytes " << host_bytes;
+      }
+    }
+  }
+}
+
 // Retrieval asks for one layer of many blocks: a spilled block gives just that layer, read
 // alone from its record (a fraction of its bytes), and is not pulled back into the host tier.
 // A damaged layer is a clear CorruptBlockError; the other blocks stay readable.
