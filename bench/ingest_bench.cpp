@@ -8,7 +8,7 @@
 // --streams threads ingests its own stream of --frames synthetic frames (a box over 18% of
 // the picture flips between white and black on static colour bars: about 80% of the tokens
 // drop; 416 frames of 36 tokens fill the window), --steps frames per ingest call (the
-// service: 1 for live streams, frames_per_step = 8 for archives), each on a device stream of
+// service: 1 for live streams, frames_per_step = 32 for archives), each on a device stream of
 // its own as the service's sessions are. Prints a markdown table and
 // one JSON line per row. --profile writes a Chrome trace of 32 frames ingested after
 // --frames of them into one stream, at the last step size (torch's legacy profiler, CPU

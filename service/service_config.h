@@ -56,7 +56,7 @@ struct ServiceConfig {
   int64_t index_gpu_bytes = int64_t{1} << 30;    // per session: retrieval keys on the device
   int64_t host_memory_bytes = int64_t{8} << 30;  // per session: host RAM tier
   int quantization_bits = 4;                     // host and disk tiers: 2, 4 or 8; 0 = exact
-  int frames_per_step = 8;                       // archive frames encoded per ingestion step
+  int frames_per_step = 32;                      // archive frames encoded per ingestion step
   // Answers decoded together in one step (llm/decode_batcher.h): -1 = 8 on CUDA, none on CPU.
   int decode_batch_rows = -1;
   int64_t decode_batch_tokens = 8192;  // context + answer tokens per row; longer ones go alone

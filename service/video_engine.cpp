@@ -41,16 +41,9 @@ struct Session {
   std::shared_ptr<IngestObserver> observer;
   std::atomic<bool> cancel{false};
 
-  std::mutex mutex;  // progress, source, in_flight, error, step tickets; serialises observer calls
+  std::mutex mutex;  // progress, source, in_flight, error; serialises observer calls
   std::condition_variable steps_done;
   int in_flight = 0;
-  // An archive's steps are pipelined two deep: the vision encoder sees step k + 1 on a stream
-  // of its own (see_stream) while step k is remembered on the memory's. Each half takes the
-  // steps in order: step k's halves wait for steps_seen == k and steps_remembered == k.
-  std::unique_ptr<llm::DeviceStream> see_stream;
-  int64_t steps_submitted = 0;
-  int64_t steps_seen = 0;
-  int64_t steps_remembered = 0;
   IngestProgress progress;
   std::string error;
   std::unique_ptr<decoder::FrameSource> source;
@@ -160,8 +153,7 @@ struct VideoEngine::State {
   void count_frames(int64_t frames);
   void publish_memory();
   void run_pump(const std::shared_ptr<Session>& session);
-  void run_step(const std::shared_ptr<Session>& session, std::vector<decoder::Frame>& frames,
-                int64_t ticket);
+  void run_step(const std::shared_ptr<Session>& session, std::vector<decoder::Frame>& frames);
   std::shared_ptr<Session> find(const std::string& id);
 };
 
@@ -198,7 +190,7 @@ std::shared_ptr<Session> VideoEngine::State::find(const std::string& id) {
 }
 
 void VideoEngine::State::run_step(const std::shared_ptr<Session>& session,
-                                  std::vector<decoder::Frame>& frames, int64_t ticket) {
+                                  std::vector<decoder::Frame>& frames) {
   std::vector<vision::RgbImageView> views;
   std::vector<double> times;
   for (const decoder::Frame& frame : frames) {
@@ -211,58 +203,15 @@ void VideoEngine::State::run_step(const std::shared_ptr<Session>& session,
   std::string error;
   int64_t first_frame = 0;
   std::optional<memory::TimeWindow> covered;
-  const auto wait_turn = [&session](const int64_t& done, int64_t turn) {
-    std::unique_lock<std::mutex> lock(session->mutex);
-    session->steps_done.wait(lock, [&] { return done == turn; });
-  };
-  const auto finish = [&] {
+  try {
+    const MemoryTurn turn(*session);
+    first_frame = session->stream->frames();
+    step = pipeline->ingest(*session->stream, views, times, frame_seconds);
     tiers = session->stream->memory().store().counters();
     const memory::BlockIndex& index = session->stream->memory().index();
     if (index.size() > 0) covered = index.time_covered();
-  };
-  if (session->request.live) {
-    // One frame at a time, seen and remembered in one turn on the memory's stream (latency).
-    try {
-      const MemoryTurn turn(*session);
-      first_frame = session->stream->frames();
-      step = pipeline->ingest(*session->stream, views, times, frame_seconds);
-      finish();
-    } catch (const std::exception& e) {
-      error = std::string("encoding frames failed: ") + e.what();
-    }
-  } else {
-    // After a failed step the session is cancelled: the steps behind it only pass their turns.
-    SeenFrames seen;
-    wait_turn(session->steps_seen, ticket);
-    if (!session->cancel.load()) {
-      try {
-        const llm::DeviceStream::Guard on_see_stream(*session->see_stream);
-        first_frame = session->stream->frames();
-        seen = pipeline->see(*session->stream, views, times, frame_seconds);
-        // The embeddings are read on the memory's stream next.
-        llm::synchronize_current_stream(placement.device);
-      } catch (const std::exception& e) {
-        error = std::string("encoding frames failed: ") + e.what();
-      }
-    }
-    {
-      std::lock_guard<std::mutex> lock(session->mutex);
-      ++session->steps_seen;
-      session->steps_done.notify_all();
-    }
-    wait_turn(session->steps_remembered, ticket);
-    if (!session->cancel.load() && error.empty() && seen.step.frames > 0) {
-      try {
-        const MemoryTurn turn(*session);
-        step = pipeline->remember(*session->stream, seen);
-        finish();
-        // `seen` came from the see stream: its memory goes back there only once the work that
-        // reads it here is done.
-        llm::synchronize_current_stream(placement.device);
-      } catch (const std::exception& e) {
-        error = std::string("encoding frames failed: ") + e.what();
-      }
-    }
+  } catch (const std::exception& e) {
+    error = std::string("encoding frames failed: ") + e.what();
   }
   count_frames(step.frames);
   metrics.tokens_dropped.add(static_cast<double>(step.tokens_in - step.tokens_kept));
@@ -290,8 +239,6 @@ void VideoEngine::State::run_step(const std::shared_ptr<Session>& session,
       session->observer->on_progress(progress);
     }
     --session->in_flight;
-    // An archive's next step remembers after this one's progress is out (in frame order).
-    if (!session->request.live) ++session->steps_remembered;
     session->steps_done.notify_all();
   }
   publish_memory();
@@ -338,23 +285,18 @@ void VideoEngine::State::run_pump(const std::shared_ptr<Session>& session) {
         frames->push_back(std::move(*frame));
       }
       if (frames->empty()) break;
-      int64_t ticket = 0;
       {
-        // A live session has one step in flight, an archive two (see run_step).
+        // One step in flight per session: steps must run in stream order.
         std::unique_lock<std::mutex> lock(session->mutex);
-        const int depth = session->request.live ? 1 : 2;
-        session->steps_done.wait(lock, [&] { return session->in_flight < depth; });
+        session->steps_done.wait(lock, [&] { return session->in_flight == 0; });
         session->progress.frames_dropped = session->source->counters().frames_dropped;
         ++session->in_flight;
-        ticket = session->steps_submitted++;
       }
       const bool queued = scheduler.submit_ingest(
-          [this, session, frames, ticket] { run_step(session, *frames, ticket); },
-          &session->cancel);
+          [this, session, frames] { run_step(session, *frames); }, &session->cancel);
       if (!queued) {
         std::lock_guard<std::mutex> lock(session->mutex);
         --session->in_flight;
-        --session->steps_submitted;
         break;
       }
     }
@@ -445,7 +387,6 @@ void VideoEngine::start_ingest(const IngestRequest& request,
   }
   auto session = std::make_shared<Session>();
   session->device_stream = std::make_unique<llm::DeviceStream>(state_->placement.device);
-  session->see_stream = std::make_unique<llm::DeviceStream>(state_->placement.device);
   session->request = request;
   session->observer = std::move(observer);
   std::lock_guard<std::mutex> lock(state_->mutex);

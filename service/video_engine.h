@@ -28,7 +28,7 @@ struct VideoEngineOptions {
   int64_t max_video_tokens = 32768;  // video tokens one answer may bring into its context
   // Sessions' disk tiers live in data_dir/memory/<session id>; empty: no disk tier.
   std::string data_dir;
-  int frames_per_step = 8;            // frames encoded per ingestion step (archives; live: 1)
+  int frames_per_step = 32;           // frames encoded per ingestion step (archives; live: 1)
   double token_drop_threshold = 0.5;  // Differential Token Drop tau; >= 1 keeps every token
   int64_t window_tokens = 15000;      // the encoder's sliding window (ReKV's n_local)
   int64_t recent_tokens = 16 * 196;   // newest frames always in an answer's context

@@ -57,8 +57,7 @@ struct SeenFrames {
   double end_seconds = 0.0;  // when the last frame stops being shown
 };
 
-// One stream's state. Not thread-safe: the caller serialises see() calls, and remember() calls
-// and answers, per stream; a see() may run beside a remember() (they touch different parts).
+// One stream's state. Not thread-safe: the caller serialises ingest() and answers per stream.
 class VideoStream {
  public:
   memory::StreamMemory& memory() { return *memory_; }
@@ -106,17 +105,6 @@ class VideoPipeline {
   // times_seconds[i] for frame_seconds each into the stream's memory: remember(see(...)).
   IngestStep ingest(VideoStream& stream, const std::vector<vision::RgbImageView>& frames,
                     const std::vector<double>& times_seconds, double frame_seconds) const;
-  // The first half of ingest(): the vision encoder and the token drop, which depend only on
-  // the stream's earlier frames, not on its memory. Work queued on the current device stream.
-  SeenFrames see(VideoStream& stream, const std::vector<vision::RgbImageView>& frames,
-                 const std::vector<double>& times_seconds, double frame_seconds) const;
-  // The second half: the language model encodes the kept tokens against the stream's window
-  // and the blocks are committed to its memory. Takes SeenFrames in see()'s order; their
-  // embeddings must be complete on the device (the caller synchronises see()'s stream when
-  // remember() runs on another).
-  // The caller keeps `seen` until this stream's device work is done when its embeddings came
-  // from another stream (their memory could otherwise be reused there while still read here).
-  IngestStep remember(VideoStream& stream, const SeenFrames& seen) const;
 
   // Retrieves the stream's memory for `question` and prefills the prompt's rest in one
   // forward; the result holds its last token's logits for the generator to sample first.
@@ -136,6 +124,13 @@ class VideoPipeline {
   std::string prompt_suffix(const std::string& question) const;
 
  private:
+  // The first half of ingest(): the vision encoder and the token drop, which depend only on
+  // the stream's earlier frames, not on its memory.
+  SeenFrames see(VideoStream& stream, const std::vector<vision::RgbImageView>& frames,
+                 const std::vector<double>& times_seconds, double frame_seconds) const;
+  // The second half: the language model encodes the kept tokens against the stream's window
+  // and the blocks are committed to its memory.
+  IngestStep remember(VideoStream& stream, const SeenFrames& seen) const;
   // Embeddings [1 + n, hidden] of image_newline and the question part's ids.
   torch::Tensor question_embeddings(const std::vector<int32_t>& ids) const;
   std::vector<int32_t> question_ids(const std::string& question) const;
