@@ -75,7 +75,8 @@ class Qwen2Model {
     bool suffix = false;           // ascending and after every cached token (ordered_end)
     std::optional<bool> unmasked;  // one new token after every cached one (set in layer 0)
     // RoPE tables of the new tokens (the same in every layer) and of the last context seen;
-    // a layer whose context positions are that same tensor (the streaming window) reuses them.
+    // a layer whose context positions are that same memory (the streaming window) reuses them.
+    // context_positions is held, so no other tensor can take its address within the forward.
     torch::Tensor query_cos, query_sin;
     torch::Tensor context_positions, context_cos, context_sin;
   };

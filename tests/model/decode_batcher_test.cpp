@@ -15,6 +15,7 @@
 #include "llm/generator.h"
 #include "llm/kv_cache.h"
 #include "llm/tokenizer.h"
+#include "tests/model/forwarding_kv_cache.h"
 
 namespace vigil::llm {
 namespace {
@@ -103,21 +104,12 @@ TEST(DecodeBatcher, ContextsThatDoNotFitAreRefusedAndTheBatchGoesOn) {
 
 // A context whose length() is the position after its last token, as memory/'s answer cache
 // reports it, while it holds fewer tokens (gaps between positions).
-class PositionLengthCache final : public KvCache {
+class PositionLengthCache final : public ForwardingKvCache {
  public:
-  explicit PositionLengthCache(int layers) : inner_(layers) {}
-  void append(int layer, const torch::Tensor& keys, const torch::Tensor& values,
-              const torch::Tensor& positions) override {
-    inner_.append(layer, keys, values, positions);
-  }
-  KvView view(int layer) const override { return inner_.view(layer); }
+  using ForwardingKvCache::ForwardingKvCache;
   int64_t length() const override {
-    return inner_.length() == 0 ? 0 : inner_.view(0).positions.max().item<int64_t>() + 1;
+    return inner().length() == 0 ? 0 : inner().view(0).positions.max().item<int64_t>() + 1;
   }
-  void truncate(int64_t length) override { inner_.truncate(length); }
-
- private:
-  ContiguousKvCache inner_;
 };
 
 TEST(BatchKvCache, AContextWithGapsInItsPositionsDecodesAsOnItsOwnCache) {

@@ -16,6 +16,7 @@
 #include "llm/safetensors_file.h"
 #include "llm/torch_compat.h"
 #include "llm/torch_tensors.h"
+#include "tests/model/forwarding_kv_cache.h"
 
 namespace vigil::llm {
 namespace {
@@ -146,20 +147,10 @@ TEST_P(Qwen2Fixture, PromptAfterCachedTokensEqualsOnePromptOnAnEmptyCache) {
 
 // A ContiguousKvCache that vouches for its order the way the streaming and answer caches do
 // (KvCache::ordered_end): its tokens came at consecutive positions from 0.
-class OrderedKvCache final : public KvCache {
+class OrderedKvCache final : public ForwardingKvCache {
  public:
-  explicit OrderedKvCache(int layers) : cache_(layers) {}
-  void append(int layer, const torch::Tensor& keys, const torch::Tensor& values,
-              const torch::Tensor& positions) override {
-    cache_.append(layer, keys, values, positions);
-  }
-  KvView view(int layer) const override { return cache_.view(layer); }
-  int64_t length() const override { return cache_.length(); }
-  void truncate(int64_t length) override { cache_.truncate(length); }
-  std::optional<int64_t> ordered_end() const override { return cache_.length(); }
-
- private:
-  ContiguousKvCache cache_;
+  using ForwardingKvCache::ForwardingKvCache;
+  std::optional<int64_t> ordered_end() const override { return length(); }
 };
 
 // Logits of the fixture's second half, prefilled after its first half in `cache`, then of one
