@@ -93,6 +93,8 @@ inline torch::Tensor causal_suffix_attention(const torch::Tensor& q, const torch
                            /*window_size_right=*/std::nullopt, /*seqused_k=*/std::nullopt,
                            /*alibi_slopes=*/std::nullopt))
         .squeeze(0);
+  } catch (const c10::OutOfMemoryError&) {
+    throw;  // a full card is the caller's error, not a refusal of the kernel
   } catch (const c10::Error&) {
     refused.store(true);
     return {};
